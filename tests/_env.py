@@ -1,0 +1,12 @@
+"""Loaded by pytest before Django (``-p tests._env``): test defaults for the environment.
+
+Tests run on the real PostgreSQL at 127.0.0.1:5432 unless DATABASE_URL says otherwise.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
