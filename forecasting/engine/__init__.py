@@ -1,0 +1,1 @@
+"""The forecasting engine: pure numpy/pandas, no Django imports."""
