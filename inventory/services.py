@@ -1,0 +1,746 @@
+"""Writes for the catalogue, the stock ledger, sales orders and purchase orders.
+
+Every stock change locks the affected ``StockLevel`` rows (``select_for_update``, in
+primary-key order so that two transactions never wait on each other in a cycle),
+updates them with ``F()`` expressions and appends a ``StockMovement`` in the same
+transaction, so the level always equals the sum of its movements.
+
+Oversell rule: a live sale of more units than are available (on hand less allocated)
+in the warehouse is rejected with ``InsufficientStock`` and writes nothing; there are
+no backorders.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from inventory.models import (
+    Membership,
+    Merchant,
+    MovementKind,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Role,
+    SalesOrder,
+    SalesOrderLine,
+    StockLevel,
+    StockMovement,
+    Supplier,
+    Warehouse,
+)
+from inventory.selectors import warehouse_default_for_merchant
+
+MAX_QUANTITY = 1_000_000_000
+User = AbstractBaseUser | AnonymousUser | None
+
+
+class InsufficientStock(ValidationError):
+    """A sale asked for more units than the warehouse has available."""
+
+
+class IllegalTransition(ValidationError):
+    """A purchase order was asked to move to a status its state machine does not allow."""
+
+
+def _actor(user: User) -> AbstractBaseUser | None:
+    return user if isinstance(user, AbstractBaseUser) else None
+
+
+def _require_same_merchant(merchant: Merchant, **objects: object) -> None:
+    for field, value in objects.items():
+        if value is not None and getattr(value, "merchant_id", None) != merchant.pk:
+            raise ValidationError({field: f"{field.capitalize()} does not belong to merchant {merchant.slug}."})
+
+
+def _quantity(value: object, *, field: str, allow_zero: bool = False, allow_negative: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError({field: f"Quantity must be a whole number, got {value!r}."})
+    if not allow_negative and value < 0:
+        raise ValidationError({field: f"Quantity must not be negative, got {value}."})
+    if not allow_zero and value == 0:
+        raise ValidationError({field: "Quantity must not be zero."})
+    if abs(value) > MAX_QUANTITY:
+        raise ValidationError({field: f"Quantity {value} is out of range (at most {MAX_QUANTITY})."})
+    return value
+
+
+def _money(value: object, *, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: f"{value!r} is not an amount of money."}) from None
+    if not amount.is_finite() or amount < 0:
+        raise ValidationError({field: f"Amount must be zero or more, got {value}."})
+    return amount
+
+
+# Merchants and members
+
+
+def merchant_create(*, slug: str, name: str, currency: str = "GBP") -> Merchant:
+    """Create a merchant with a default warehouse ``MAIN``."""
+    merchant = Merchant(slug=slug, name=name, currency=currency)
+    merchant.full_clean()
+    with transaction.atomic():
+        merchant.save()
+        Warehouse.objects.create(merchant=merchant, code="MAIN", name="Main warehouse", is_default=True)
+    return merchant
+
+
+def membership_set(*, merchant: Merchant, user: AbstractBaseUser, role: str) -> Membership:
+    """Give ``user`` the ``role`` at ``merchant``, creating or updating the membership."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}; use one of {', '.join(Role.values)}."})
+    membership, _ = Membership.objects.update_or_create(user=user, merchant=merchant, defaults={"role": role})
+    return membership
+
+
+# Catalogue
+
+
+def supplier_create(
+    *,
+    merchant: Merchant,
+    name: str,
+    lead_time_days: int = 7,
+    lead_time_std_days: Decimal | float | str = Decimal("0"),
+    currency: str | None = None,
+    min_order_value: Decimal | float | str = Decimal("0"),
+    email: str = "",
+) -> Supplier:
+    """Create a supplier of ``merchant``."""
+    supplier = Supplier(
+        merchant=merchant,
+        name=name,
+        lead_time_days=lead_time_days,
+        lead_time_std_days=_money(lead_time_std_days, field="lead_time_std_days"),
+        currency=currency or merchant.currency,
+        min_order_value=_money(min_order_value, field="min_order_value"),
+        email=email,
+    )
+    supplier.full_clean()
+    supplier.save()
+    return supplier
+
+
+def warehouse_create(*, merchant: Merchant, code: str, name: str) -> Warehouse:
+    """Create a warehouse of ``merchant``."""
+    warehouse = Warehouse(merchant=merchant, code=code, name=name)
+    warehouse.full_clean()
+    warehouse.save()
+    return warehouse
+
+
+PRODUCT_FIELDS = (
+    "name",
+    "description",
+    "unit_cost",
+    "price",
+    "supplier",
+    "case_pack",
+    "moq",
+    "lead_time_days_override",
+    "is_active",
+)
+
+
+def product_create(
+    *,
+    merchant: Merchant,
+    sku: str,
+    name: str,
+    unit_cost: Decimal | str | float,
+    price: Decimal | str | float,
+    description: str = "",
+    supplier: Supplier | None = None,
+    case_pack: int = 1,
+    moq: int = 1,
+    lead_time_days_override: int | None = None,
+    is_active: bool = True,
+) -> Product:
+    """Create a product; its SKU must be new for the merchant."""
+    _require_same_merchant(merchant, supplier=supplier)
+    product = Product(
+        merchant=merchant,
+        sku=sku,
+        name=name,
+        description=description,
+        unit_cost=_money(unit_cost, field="unit_cost"),
+        price=_money(price, field="price"),
+        supplier=supplier,
+        case_pack=case_pack,
+        moq=moq,
+        lead_time_days_override=lead_time_days_override,
+        is_active=is_active,
+    )
+    product.full_clean()
+    product.save()
+    return product
+
+
+def product_update(*, product: Product, **changes: object) -> Product:
+    """Change the named fields of ``product`` (see ``PRODUCT_FIELDS``)."""
+    unknown = sorted(set(changes) - set(PRODUCT_FIELDS))
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+    _require_same_merchant(product.merchant, supplier=changes.get("supplier"))
+    for field in ("unit_cost", "price"):
+        if field in changes:
+            changes[field] = _money(changes[field], field=field)
+    for field, value in changes.items():
+        setattr(product, field, value)
+    product.full_clean()
+    product.save()
+    return product
+
+
+# Stock
+
+
+def _levels_locked(*, merchant: Merchant, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
+    """Create missing levels, then lock every (product_id, warehouse_id) level in primary-key order."""
+    wanted = sorted(set(pairs))
+    existing = {
+        (level.product_id, level.warehouse_id)
+        for level in StockLevel.objects.filter(
+            merchant=merchant, product_id__in={p for p, _ in wanted}, warehouse_id__in={w for _, w in wanted}
+        )
+    }
+    missing = [pair for pair in wanted if pair not in existing]
+    if missing:
+        StockLevel.objects.bulk_create(
+            [StockLevel(merchant=merchant, product_id=p, warehouse_id=w) for p, w in missing],
+            ignore_conflicts=True,
+        )
+    locked = (
+        StockLevel.objects.select_for_update()
+        .filter(merchant=merchant, product_id__in={p for p, _ in wanted}, warehouse_id__in={w for _, w in wanted})
+        .order_by("pk")
+    )
+    levels = {(level.product_id, level.warehouse_id): level for level in locked}
+    return {pair: levels[pair] for pair in wanted}
+
+
+@dataclass(frozen=True)
+class StockChange:
+    product: Product
+    warehouse: Warehouse
+    quantity: int
+    kind: str
+
+
+def _apply_stock_changes(
+    *,
+    merchant: Merchant,
+    changes: Sequence[StockChange],
+    reference: str,
+    note: str,
+    user: User,
+    check_available: bool,
+) -> list[StockMovement]:
+    """Lock, check and apply signed on-hand changes; one ledger row per change. Call inside a transaction."""
+    levels = _levels_locked(merchant=merchant, pairs=[(c.product.pk, c.warehouse.pk) for c in changes])
+    balances = {pair: level.on_hand for pair, level in levels.items()}
+    for change in changes:
+        pair = (change.product.pk, change.warehouse.pk)
+        new_balance = balances[pair] + change.quantity
+        floor = levels[pair].allocated if (check_available and change.quantity < 0) else 0
+        if new_balance < floor:
+            available = balances[pair] - floor
+            raise InsufficientStock(
+                {
+                    "quantity": f"Not enough stock of {change.product.sku} in {change.warehouse.code}: "
+                    f"{available} available, {-change.quantity} requested."
+                }
+            )
+        balances[pair] = new_balance
+    movements = []
+    actor = _actor(user)
+    running = {pair: level.on_hand for pair, level in levels.items()}
+    for change in changes:
+        pair = (change.product.pk, change.warehouse.pk)
+        running[pair] += change.quantity
+        movements.append(
+            StockMovement(
+                merchant=merchant,
+                product=change.product,
+                warehouse=change.warehouse,
+                kind=change.kind,
+                quantity=change.quantity,
+                balance_after=running[pair],
+                reference=reference[:200],
+                note=note[:500],
+                created_by=actor,
+            )
+        )
+    for pair, level in levels.items():
+        delta = balances[pair] - level.on_hand
+        if delta:
+            StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + delta, updated_at=timezone.now())
+    return StockMovement.objects.bulk_create(movements)
+
+
+def stock_adjust(
+    *,
+    merchant: Merchant,
+    product: Product,
+    warehouse: Warehouse,
+    quantity: int,
+    kind: str = MovementKind.ADJUSTMENT,
+    reference: str = "",
+    note: str = "",
+    user: User = None,
+) -> StockMovement:
+    """Change on-hand units by a signed ``quantity`` and record it in the ledger.
+
+    ``kind`` is an adjustment, a return (positive) or a receipt (positive). On hand never
+    goes below zero: such a change raises ``InsufficientStock`` and writes nothing.
+    """
+    _require_same_merchant(merchant, product=product, warehouse=warehouse)
+    _quantity(quantity, field="quantity", allow_negative=True)
+    if kind not in (MovementKind.ADJUSTMENT, MovementKind.RETURN, MovementKind.RECEIPT):
+        raise ValidationError({"kind": f"Use stock_adjust for adjustments, returns and receipts, not {kind!r}."})
+    if kind in (MovementKind.RETURN, MovementKind.RECEIPT) and quantity < 0:
+        raise ValidationError({"quantity": f"A {kind} adds stock; the quantity must be positive."})
+    with transaction.atomic():
+        (movement,) = _apply_stock_changes(
+            merchant=merchant,
+            changes=[StockChange(product, warehouse, quantity, kind)],
+            reference=reference,
+            note=note,
+            user=user,
+            check_available=False,
+        )
+    return movement
+
+
+def stock_set(
+    *,
+    merchant: Merchant,
+    product: Product,
+    warehouse: Warehouse,
+    on_hand: int,
+    reference: str = "",
+    note: str = "",
+    user: User = None,
+) -> StockMovement | None:
+    """Set on-hand units to a counted value (a stock take), recording the difference as an adjustment."""
+    _require_same_merchant(merchant, product=product, warehouse=warehouse)
+    _quantity(on_hand, field="on_hand", allow_zero=True)
+    with transaction.atomic():
+        levels = _levels_locked(merchant=merchant, pairs=[(product.pk, warehouse.pk)])
+        delta = on_hand - levels[(product.pk, warehouse.pk)].on_hand
+        if delta == 0:
+            return None
+        (movement,) = _apply_stock_changes(
+            merchant=merchant,
+            changes=[StockChange(product, warehouse, delta, MovementKind.ADJUSTMENT)],
+            reference=reference,
+            note=note or "stock take",
+            user=user,
+            check_available=False,
+        )
+    return movement
+
+
+def stock_transfer(
+    *,
+    merchant: Merchant,
+    product: Product,
+    source: Warehouse,
+    destination: Warehouse,
+    quantity: int,
+    reference: str = "",
+    user: User = None,
+) -> list[StockMovement]:
+    """Move available units between two warehouses: two ledger rows in one transaction."""
+    _require_same_merchant(merchant, product=product, source=source, destination=destination)
+    _quantity(quantity, field="quantity")
+    if source.pk == destination.pk:
+        raise ValidationError({"destination": "Source and destination are the same warehouse."})
+    with transaction.atomic():
+        return _apply_stock_changes(
+            merchant=merchant,
+            changes=[
+                StockChange(product, source, -quantity, MovementKind.TRANSFER),
+                StockChange(product, destination, quantity, MovementKind.TRANSFER),
+            ],
+            reference=reference or f"transfer {source.code}→{destination.code}",
+            note="",
+            user=user,
+            check_available=True,
+        )
+
+
+def stock_allocate(*, merchant: Merchant, product: Product, warehouse: Warehouse, quantity: int) -> StockLevel:
+    """Reserve (positive) or release (negative) units; allocation never exceeds on hand nor goes below zero."""
+    _require_same_merchant(merchant, product=product, warehouse=warehouse)
+    _quantity(quantity, field="quantity", allow_negative=True)
+    with transaction.atomic():
+        level = _levels_locked(merchant=merchant, pairs=[(product.pk, warehouse.pk)])[(product.pk, warehouse.pk)]
+        new_allocated = level.allocated + quantity
+        if new_allocated < 0:
+            raise ValidationError({"quantity": f"Only {level.allocated} units of {product.sku} are allocated."})
+        if new_allocated > level.on_hand:
+            raise InsufficientStock(
+                {"quantity": f"Cannot allocate {quantity} of {product.sku}: {level.available} available."}
+            )
+        StockLevel.objects.filter(pk=level.pk).update(allocated=F("allocated") + quantity)
+        level.refresh_from_db()
+    return level
+
+
+# Sales orders
+
+
+@dataclass(frozen=True)
+class SalesLineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal | str | float
+
+
+def sales_order_record(
+    *,
+    merchant: Merchant,
+    external_id: str,
+    lines: Sequence[SalesLineInput],
+    channel: str = "web",
+    warehouse: Warehouse | None = None,
+    ordered_at: datetime.datetime | None = None,
+    user: User = None,
+) -> tuple[SalesOrder, bool]:
+    """Record a live order and take its units from stock, exactly once per (channel, external_id).
+
+    Returns ``(order, created)``: a repeat of an order already recorded returns the first
+    one with ``created=False`` and changes no stock. A line for more units than are
+    available rejects the whole order with ``InsufficientStock``.
+    """
+    external_id = (external_id or "").strip()
+    if not external_id:
+        raise ValidationError({"external_id": "An order needs the storefront's external id."})
+    if not lines:
+        raise ValidationError({"lines": "An order needs at least one line."})
+    warehouse = warehouse or warehouse_default_for_merchant(merchant=merchant)
+    _require_same_merchant(merchant, warehouse=warehouse)
+    existing = SalesOrder.objects.filter(merchant=merchant, channel=channel, external_id=external_id).first()
+    if existing is not None:
+        return existing, False
+    products = _products_by_sku(merchant=merchant, skus=[line.sku for line in lines])
+    parsed = []
+    for index, line in enumerate(lines):
+        quantity = _quantity(line.quantity, field=f"lines[{index}].quantity")
+        parsed.append((products[line.sku], quantity, _money(line.unit_price, field=f"lines[{index}].unit_price")))
+    try:
+        with transaction.atomic():
+            order = SalesOrder.objects.create(
+                merchant=merchant,
+                channel=channel,
+                external_id=external_id,
+                warehouse=warehouse,
+                ordered_at=ordered_at or timezone.now(),
+                created_by=_actor(user),
+            )
+            SalesOrderLine.objects.bulk_create(
+                [SalesOrderLine(order=order, product=p, quantity=q, unit_price=price) for p, q, price in parsed]
+            )
+            _apply_stock_changes(
+                merchant=merchant,
+                changes=[StockChange(p, warehouse, -q, MovementKind.SALE) for p, q, _ in parsed],
+                reference=f"sales order {channel}:{external_id}",
+                note="",
+                user=user,
+                check_available=True,
+            )
+    except IntegrityError:
+        # Another request recorded the same order between our check and our insert.
+        concurrent = SalesOrder.objects.filter(merchant=merchant, channel=channel, external_id=external_id).first()
+        if concurrent is None:
+            raise
+        return concurrent, False
+    return order, True
+
+
+def _products_by_sku(*, merchant: Merchant, skus: Sequence[str]) -> dict[str, Product]:
+    products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=set(skus))}
+    unknown = [sku for sku in skus if sku not in products]
+    if unknown:
+        raise ValidationError({"sku": f"Unknown SKU(s) for this merchant: {', '.join(sorted(set(unknown)))}."})
+    return products
+
+
+# Purchase orders
+
+
+@dataclass(frozen=True)
+class PurchaseLineInput:
+    product: Product
+    quantity: int
+    unit_cost: Decimal | str | float | None = None
+
+
+def purchase_order_create(
+    *,
+    merchant: Merchant,
+    supplier: Supplier,
+    lines: Sequence[PurchaseLineInput],
+    warehouse: Warehouse | None = None,
+    note: str = "",
+    user: User = None,
+) -> PurchaseOrder:
+    """Create a draft purchase order; unit costs default to the products' costs."""
+    warehouse = warehouse or warehouse_default_for_merchant(merchant=merchant)
+    _require_same_merchant(merchant, supplier=supplier, warehouse=warehouse)
+    if not lines:
+        raise ValidationError({"lines": "A purchase order needs at least one line."})
+    built = []
+    for index, line in enumerate(lines):
+        _require_same_merchant(merchant, product=line.product)
+        quantity = _quantity(line.quantity, field=f"lines[{index}].quantity")
+        cost = line.product.unit_cost if line.unit_cost is None else line.unit_cost
+        built.append((line.product, quantity, _money(cost, field=f"lines[{index}].unit_cost")))
+    with transaction.atomic():
+        order = PurchaseOrder.objects.create(
+            merchant=merchant, supplier=supplier, warehouse=warehouse, note=note, created_by=_actor(user)
+        )
+        PurchaseOrderLine.objects.bulk_create(
+            [PurchaseOrderLine(order=order, product=p, quantity=q, unit_cost=c) for p, q, c in built]
+        )
+        PurchaseOrderEvent.objects.create(order=order, action="create", to_status=order.status, user=_actor(user))
+    return order
+
+
+def _purchase_order_locked(order: PurchaseOrder) -> PurchaseOrder:
+    return PurchaseOrder.objects.select_for_update().select_related("supplier").get(pk=order.pk)
+
+
+def _move(order: PurchaseOrder, to_status: str, *, user: User, action: str, note: str = "") -> None:
+    if not order.can_move_to(to_status):
+        done = {"approve": "approved", "send": "sent", "receive": "received", "cancel": "cancelled"}[action]
+        raise IllegalTransition({"status": f"Purchase order {order.pk} is {order.status}; it cannot be {done}."})
+    from_status = order.status
+    order.status = to_status
+    PurchaseOrderEvent.objects.create(
+        order=order, action=action, from_status=from_status, to_status=to_status, note=note[:500], user=_actor(user)
+    )
+
+
+def purchase_order_approve(*, order: PurchaseOrder, user: User = None) -> PurchaseOrder:
+    """Approve a draft purchase order: its lines now count as stock on order."""
+    with transaction.atomic():
+        order = _purchase_order_locked(order)
+        _move(order, PurchaseOrderStatus.APPROVED, user=user, action="approve")
+        order.approved_at = timezone.now()
+        order.save(update_fields=["status", "approved_at"])
+    return order
+
+
+def purchase_order_send(
+    *, order: PurchaseOrder, expected_at: datetime.date | None = None, user: User = None
+) -> PurchaseOrder:
+    """Mark an approved order as sent to the supplier; arrival defaults to today plus the lead time."""
+    with transaction.atomic():
+        order = _purchase_order_locked(order)
+        _move(order, PurchaseOrderStatus.SENT, user=user, action="send")
+        order.sent_at = timezone.now()
+        order.expected_at = expected_at or (
+            timezone.localdate() + datetime.timedelta(days=order.supplier.lead_time_days)
+        )
+        order.save(update_fields=["status", "sent_at", "expected_at"])
+    return order
+
+
+def purchase_order_receive(
+    *, order: PurchaseOrder, quantities: dict[int, int] | None = None, user: User = None
+) -> PurchaseOrder:
+    """Receive units against a sent order, in part or in full, writing receipt movements.
+
+    ``quantities`` maps line ids to units received now; ``None`` receives everything
+    outstanding. Receiving more than is outstanding on a line is an error.
+    """
+    with transaction.atomic():
+        order = _purchase_order_locked(order)
+        if order.status not in (PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTIALLY_RECEIVED):
+            raise IllegalTransition(
+                {"status": f"Purchase order {order.pk} is {order.status}; only sent orders can be received."}
+            )
+        lines = {line.pk: line for line in order.lines.select_for_update().select_related("product").order_by("pk")}
+        if quantities is None:
+            quantities = {pk: line.quantity_outstanding for pk, line in lines.items() if line.quantity_outstanding}
+        if not quantities or not any(quantities.values()):
+            raise ValidationError({"quantities": "Nothing to receive."})
+        changes = []
+        for line_id, quantity in sorted(quantities.items()):
+            if line_id not in lines:
+                raise ValidationError({"quantities": f"Line {line_id} is not on purchase order {order.pk}."})
+            line = lines[line_id]
+            _quantity(quantity, field=f"quantities[{line_id}]", allow_zero=True)
+            if quantity > line.quantity_outstanding:
+                raise ValidationError(
+                    {
+                        f"quantities[{line_id}]": f"{quantity} units of {line.product.sku} exceed the "
+                        f"{line.quantity_outstanding} outstanding."
+                    }
+                )
+            if quantity:
+                changes.append(StockChange(line.product, order.warehouse, quantity, MovementKind.RECEIPT))
+                PurchaseOrderLine.objects.filter(pk=line.pk).update(quantity_received=F("quantity_received") + quantity)
+                line.quantity_received += quantity
+        _apply_stock_changes(
+            merchant=order.merchant,
+            changes=changes,
+            reference=f"purchase order {order.pk}",
+            note="",
+            user=user,
+            check_available=False,
+        )
+        complete = all(line.quantity_outstanding == 0 for line in lines.values())
+        to_status = PurchaseOrderStatus.RECEIVED if complete else PurchaseOrderStatus.PARTIALLY_RECEIVED
+        _move(order, to_status, user=user, action="receive")
+        update_fields = ["status"]
+        if complete:
+            order.received_at = timezone.now()
+            update_fields.append("received_at")
+        order.save(update_fields=update_fields)
+    return order
+
+
+def purchase_order_cancel(*, order: PurchaseOrder, reason: str = "", user: User = None) -> PurchaseOrder:
+    """Cancel an order that has not started arriving."""
+    with transaction.atomic():
+        order = _purchase_order_locked(order)
+        _move(order, PurchaseOrderStatus.CANCELLED, user=user, action="cancel", note=reason)
+        order.cancelled_at = timezone.now()
+        order.save(update_fields=["status", "cancelled_at"])
+    return order
+
+
+def purchase_order_line_set_quantity(*, line: PurchaseOrderLine, quantity: int, user: User = None) -> PurchaseOrderLine:
+    """Edit a line's quantity while its order is still a draft."""
+    _quantity(quantity, field="quantity")
+    with transaction.atomic():
+        order = _purchase_order_locked(line.order)
+        if order.status != PurchaseOrderStatus.DRAFT:
+            raise IllegalTransition({"status": f"Purchase order {order.pk} is {order.status}; only drafts change."})
+        previous = line.quantity
+        PurchaseOrderLine.objects.filter(pk=line.pk).update(quantity=quantity)
+        line.quantity = quantity
+        PurchaseOrderEvent.objects.create(
+            order=order,
+            action="edit",
+            from_status=order.status,
+            to_status=order.status,
+            note=f"{line.product.sku}: {previous} → {quantity}",
+            user=_actor(user),
+        )
+    return line
+
+
+# Sales history (bulk)
+
+SALES_HISTORY_COLUMNS = ("external_id", "sku", "ordered_at", "quantity", "unit_price")
+
+
+def sales_history_import(
+    *,
+    merchant: Merchant,
+    rows: pd.DataFrame,
+    channel: str = "history",
+    warehouse: Warehouse | None = None,
+    batch_size: int = 5000,
+) -> int:
+    """Bulk-load past sales as historical orders: they count as demand but do not move stock.
+
+    ``rows`` has ``SALES_HISTORY_COLUMNS``, one row per order line. Orders whose
+    (channel, external_id) is already recorded are skipped, so a repeated import adds
+    nothing. Every row is checked first; any bad row raises a ``ValidationError`` naming
+    its row number (1 = first data row) and column, and nothing is written.
+    Returns the number of lines written.
+    """
+    missing = [column for column in SALES_HISTORY_COLUMNS if column not in rows.columns]
+    if missing:
+        raise ValidationError({"columns": f"Missing column(s): {', '.join(missing)}."})
+    warehouse = warehouse or warehouse_default_for_merchant(merchant=merchant)
+    _require_same_merchant(merchant, warehouse=warehouse)
+    products = dict(Product.objects.filter(merchant=merchant).values_list("sku", "pk"))
+    frame = rows.reset_index(drop=True)
+    errors: list[str] = []
+    sku = frame["sku"].astype(str).str.strip()
+    for index in sku.index[~sku.isin(products.keys())][:20]:
+        errors.append(f"row {index + 1}, sku: unknown SKU {sku[index]!r}.")
+    quantity = pd.to_numeric(frame["quantity"], errors="coerce")
+    bad_quantity = quantity.isna() | (quantity <= 0) | (quantity != quantity.round()) | (quantity > MAX_QUANTITY)
+    for index in frame.index[bad_quantity][:20]:
+        errors.append(f"row {index + 1}, quantity: {frame['quantity'][index]!r} is not a positive whole number.")
+    price = pd.to_numeric(frame["unit_price"], errors="coerce")
+    for index in frame.index[price.isna() | (price < 0)][:20]:
+        errors.append(f"row {index + 1}, unit_price: {frame['unit_price'][index]!r} is not a price.")
+    ordered_at = pd.to_datetime(frame["ordered_at"], errors="coerce", utc=True, format="mixed")
+    for index in frame.index[ordered_at.isna()][:20]:
+        errors.append(f"row {index + 1}, ordered_at: {frame['ordered_at'][index]!r} is not a date.")
+    external_id = frame["external_id"].astype(str).str.strip()
+    for index in frame.index[external_id == ""][:20]:
+        errors.append(f"row {index + 1}, external_id: empty.")
+    if errors:
+        raise ValidationError({"rows": errors})
+
+    clean = pd.DataFrame(
+        {
+            "external_id": external_id,
+            "product_id": sku.map(products),
+            "ordered_at": ordered_at,
+            "quantity": quantity.astype(int),
+            "unit_price": price.round(2),
+        }
+    )
+    with transaction.atomic():
+        known = set(
+            SalesOrder.objects.filter(
+                merchant=merchant, channel=channel, external_id__in=clean["external_id"].unique().tolist()
+            ).values_list("external_id", flat=True)
+        )
+        clean = clean[~clean["external_id"].isin(known)]
+        if clean.empty:
+            return 0
+        heads = clean.groupby("external_id", sort=False)["ordered_at"].min()
+        orders = SalesOrder.objects.bulk_create(
+            [
+                SalesOrder(
+                    merchant=merchant,
+                    channel=channel,
+                    external_id=order_external_id,
+                    warehouse=warehouse,
+                    ordered_at=timestamp.to_pydatetime(),
+                    is_historical=True,
+                )
+                for order_external_id, timestamp in heads.items()
+            ],
+            batch_size=batch_size,
+        )
+        order_ids = {order.external_id: order.pk for order in orders}
+        lines = [
+            SalesOrderLine(
+                order_id=order_ids[line_external_id],
+                product_id=int(product_id),
+                quantity=int(units),
+                unit_price=Decimal(str(unit_price)),
+            )
+            for line_external_id, product_id, units, unit_price in zip(
+                clean["external_id"], clean["product_id"], clean["quantity"], clean["unit_price"], strict=True
+            )
+        ]
+        SalesOrderLine.objects.bulk_create(lines, batch_size=batch_size)
+    return len(lines)
