@@ -51,7 +51,7 @@ class ReceiveForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if self.lines and not any(cleaned.get(f"line_{line.pk}") for line in self.lines):
+        if self.lines and not self.errors and not any(cleaned.get(f"line_{line.pk}") for line in self.lines):
             raise forms.ValidationError(_("Enter the units received on at least one line."))
         return cleaned
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 from inventory.models import (
     Membership,
@@ -43,6 +43,29 @@ class MerchantScopedAdmin(admin.ModelAdmin):
         if merchant_ids is None:
             return queryset
         return queryset.filter(**{f"{self.merchant_path}__in": merchant_ids})
+
+    def _require_visible(self, request: HttpRequest, object_id: str | None) -> None:
+        # Django's admin redirects for an object it cannot find; another merchant's object is a plain 404.
+        if object_id is not None and self.get_object(request, object_id) is None:
+            raise Http404("No such object.")
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         merchant_ids = self._merchant_ids(request)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db.models import DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
@@ -31,13 +31,13 @@ from inventory.models import (
 )
 
 
-def memberships_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Membership]:
+def memberships_for_user(*, user: User | AnonymousUser) -> QuerySet[Membership]:
     if not user.is_authenticated:
         return Membership.objects.none()
     return Membership.objects.filter(user=user, merchant__is_active=True).select_related("merchant")
 
 
-def membership_for_user(*, user: AbstractBaseUser | AnonymousUser, merchant_slug: str) -> Membership:
+def membership_for_user(*, user: User | AnonymousUser, merchant_slug: str) -> Membership:
     """The user's membership at the merchant, or 404: a non-member cannot tell the merchant exists."""
     membership = memberships_for_user(user=user).filter(merchant__slug=merchant_slug).first()
     if membership is None:
@@ -45,7 +45,7 @@ def membership_for_user(*, user: AbstractBaseUser | AnonymousUser, merchant_slug
     return membership
 
 
-def merchant_ids_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[int]:
+def merchant_ids_for_user(*, user: User | AnonymousUser) -> list[int]:
     return list(memberships_for_user(user=user).values_list("merchant_id", flat=True))
 
 
@@ -60,10 +60,14 @@ def product_list_for_merchant(
         products = products.filter(supplier_id=supplier_id)
     if active_only:
         products = products.filter(is_active=True)
-    return products.annotate(
-        on_hand_total=Coalesce(Sum("stock_levels__on_hand"), Value(0)),
-        allocated_total=Coalesce(Sum("stock_levels__allocated"), Value(0)),
-    ).annotate(available_total=F("on_hand_total") - F("allocated_total"))
+    return (
+        products.annotate(
+            on_hand_total=Coalesce(Sum("stock_levels__on_hand"), Value(0)),
+            allocated_total=Coalesce(Sum("stock_levels__allocated"), Value(0)),
+        )
+        .annotate(available_total=F("on_hand_total") - F("allocated_total"))
+        .order_by("sku")
+    )
 
 
 def product_get(*, merchant: Merchant, product_id: int) -> Product:
@@ -121,7 +125,7 @@ def purchase_order_list_for_merchant(*, merchant: Merchant, status: str | None =
     return orders.annotate(
         total_value=Coalesce(Sum(line_value), Value(Decimal("0")), output_field=DecimalField()),
         total_units=Coalesce(Sum("lines__quantity"), Value(0), output_field=IntegerField()),
-    )
+    ).order_by("-created_at", "-id")
 
 
 def purchase_order_get(*, merchant: Merchant, order_id: int) -> PurchaseOrder:

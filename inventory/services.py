@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -44,7 +45,7 @@ from inventory.models import (
 from inventory.selectors import warehouse_default_for_merchant
 
 MAX_QUANTITY = 1_000_000_000
-User = AbstractBaseUser | AnonymousUser | None
+User = AuthUser | AnonymousUser | None
 
 
 class InsufficientStock(ValidationError):
@@ -55,8 +56,8 @@ class IllegalTransition(ValidationError):
     """A purchase order was asked to move to a status its state machine does not allow."""
 
 
-def _actor(user: User) -> AbstractBaseUser | None:
-    return user if isinstance(user, AbstractBaseUser) else None
+def _actor(user: User) -> AuthUser | None:
+    return user if isinstance(user, AuthUser) else None
 
 
 def _require_same_merchant(merchant: Merchant, **objects: object) -> None:
@@ -100,7 +101,7 @@ def merchant_create(*, slug: str, name: str, currency: str = "GBP") -> Merchant:
     return merchant
 
 
-def membership_set(*, merchant: Merchant, user: AbstractBaseUser, role: str) -> Membership:
+def membership_set(*, merchant: Merchant, user: AuthUser, role: str) -> Membership:
     """Give ``user`` the ``role`` at ``merchant``, creating or updating the membership."""
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; use one of {', '.join(Role.values)}."})

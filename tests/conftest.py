@@ -27,3 +27,19 @@ def buyer(merchant: Merchant):
 @pytest.fixture
 def viewer(merchant: Merchant):
     return MembershipFactory(merchant=merchant, role="viewer", user__username="vera").user
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real worker process on Redis and the test database; tasks sent from the test go through Redis."""
+    import os
+
+    from tests.celery_support import Worker, broker
+
+    redis_url = os.environ["TEST_REDIS_URL"]
+    with broker(redis_url):
+        worker = Worker(redis_url).start()
+        try:
+            yield worker
+        finally:
+            worker.stop()

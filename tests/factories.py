@@ -2,11 +2,12 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from inventory.models import Membership, Merchant, Product, Role, Supplier, Warehouse
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -15,7 +16,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("secret-pass")
 
 
-class MerchantFactory(factory.django.DjangoModelFactory):
+class MerchantFactory(factory.django.DjangoModelFactory[Merchant]):
     class Meta:
         model = Merchant
         skip_postgeneration_save = True
@@ -29,7 +30,7 @@ class MerchantFactory(factory.django.DjangoModelFactory):
             Warehouse.objects.create(merchant=self, code="MAIN", name="Main warehouse", is_default=True)
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -38,7 +39,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.BUYER
 
 
-class SupplierFactory(factory.django.DjangoModelFactory):
+class SupplierFactory(factory.django.DjangoModelFactory[Supplier]):
     class Meta:
         model = Supplier
 
@@ -47,7 +48,7 @@ class SupplierFactory(factory.django.DjangoModelFactory):
     lead_time_days = 7
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
     class Meta:
         model = Product
 

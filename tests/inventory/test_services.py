@@ -46,9 +46,7 @@ def test_stock_adjust_below_zero_is_rejected_and_writes_nothing(merchant, produc
     services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=3)
     with pytest.raises(InsufficientStock) as error:
         services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=-4)
-    assert error.value.message_dict == {
-        "quantity": ["Not enough stock of MUG-1 in MAIN: 3 available, 4 requested."]
-    }
+    assert error.value.message_dict == {"quantity": ["Not enough stock of MUG-1 in MAIN: 3 available, 4 requested."]}
     assert _level(product, warehouse).on_hand == 3
     assert StockMovement.objects.count() == 1
 
@@ -64,9 +62,7 @@ def test_stock_set_records_the_difference(merchant, product, warehouse):
 def test_stock_transfer_moves_units_with_two_ledger_rows(merchant, product, warehouse):
     store = services.warehouse_create(merchant=merchant, code="SHOP", name="Shop floor")
     services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=10)
-    rows = services.stock_transfer(
-        merchant=merchant, product=product, source=warehouse, destination=store, quantity=4
-    )
+    rows = services.stock_transfer(merchant=merchant, product=product, source=warehouse, destination=store, quantity=4)
     assert [(r.warehouse.code, r.quantity, r.balance_after, r.kind) for r in rows] == [
         ("MAIN", -4, 6, "transfer"),
         ("SHOP", 4, 4, "transfer"),
@@ -79,9 +75,7 @@ def test_allocation_limits_what_can_be_sold(merchant, product, warehouse):
     level = services.stock_allocate(merchant=merchant, product=product, warehouse=warehouse, quantity=3)
     assert (level.on_hand, level.allocated, level.available) == (5, 3, 2)
     with pytest.raises(InsufficientStock):
-        services.sales_order_record(
-            merchant=merchant, external_id="A-1", lines=[SalesLineInput("MUG-1", 3, "5.00")]
-        )
+        services.sales_order_record(merchant=merchant, external_id="A-1", lines=[SalesLineInput("MUG-1", 3, "5.00")])
     assert SalesOrder.objects.count() == 0
 
 

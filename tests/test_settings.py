@@ -1,0 +1,74 @@
+"""Settings are strict: bad environment values are a clear ImproperlyConfigured, never a silent default."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DEBUG"}}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import backoffice.settings as s; print(s.DEBUG, s.CELERY_TASK_ALWAYS_EAGER)"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "0"}, "SECRET_KEY is not set."),
+        ({"DEBUG": "0", "SECRET_KEY": "short"}, "SECRET_KEY is too short or marked insecure"),
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"DEBUG": "1", "DB_CONN_MAX_AGE": "ten"}, "DB_CONN_MAX_AGE='ten' is not an integer."),
+        ({"DEBUG": "1", "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL cannot be parsed"),
+    ],
+)
+def test_bad_settings_fail_clearly(env, message):
+    result = _load_settings(**env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and message in result.stderr
+
+
+def test_embedded_default_without_variables():
+    environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import backoffice.settings as s; print(s.DATABASES['default']['ENGINE'], s.DEBUG, "
+            "s.CELERY_TASK_ALWAYS_EAGER)",
+        ],
+        cwd=ROOT,
+        env={k: v for k, v in environment.items() if k not in {"SECRET_KEY", "DEBUG"}},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "True", "True"]
+
+
+def test_production_settings_are_hardened():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import backoffice.settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+            "s.SECURE_CONTENT_TYPE_NOSNIFF, s.X_FRAME_OPTIONS, s.ALLOWED_HOSTS)",
+        ],
+        cwd=ROOT,
+        env=os.environ | {"DEBUG": "0", "SECRET_KEY": "x" * 50, "SECURE_COOKIES": "1", "ALLOWED_HOSTS": "shop.example"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "True True True DENY ['shop.example']"
