@@ -45,7 +45,7 @@ from inventory.models import (
 from inventory.selectors import warehouse_default_for_merchant
 
 MAX_QUANTITY = 1_000_000_000
-User = AuthUser | AnonymousUser | None
+Actor = AuthUser | AnonymousUser | None
 
 
 class InsufficientStock(ValidationError):
@@ -56,7 +56,8 @@ class IllegalTransition(ValidationError):
     """A purchase order was asked to move to a status its state machine does not allow."""
 
 
-def _actor(user: User) -> AuthUser | None:
+def actor_or_none(user: Actor) -> AuthUser | None:
+    """The user to record as the author of a change; anonymous and system changes record none."""
     return user if isinstance(user, AuthUser) else None
 
 
@@ -249,7 +250,7 @@ def _apply_stock_changes(
     changes: Sequence[StockChange],
     reference: str,
     note: str,
-    user: User,
+    user: Actor,
     check_available: bool,
 ) -> list[StockMovement]:
     """Lock, check and apply signed on-hand changes; one ledger row per change. Call inside a transaction."""
@@ -269,7 +270,7 @@ def _apply_stock_changes(
             )
         balances[pair] = new_balance
     movements = []
-    actor = _actor(user)
+    actor = actor_or_none(user)
     running = {pair: level.on_hand for pair, level in levels.items()}
     for change in changes:
         pair = (change.product.pk, change.warehouse.pk)
@@ -303,7 +304,7 @@ def stock_adjust(
     kind: str = MovementKind.ADJUSTMENT,
     reference: str = "",
     note: str = "",
-    user: User = None,
+    user: Actor = None,
 ) -> StockMovement:
     """Change on-hand units by a signed ``quantity`` and record it in the ledger.
 
@@ -336,7 +337,7 @@ def stock_set(
     on_hand: int,
     reference: str = "",
     note: str = "",
-    user: User = None,
+    user: Actor = None,
 ) -> StockMovement | None:
     """Set on-hand units to a counted value (a stock take), recording the difference as an adjustment."""
     _require_same_merchant(merchant, product=product, warehouse=warehouse)
@@ -365,7 +366,7 @@ def stock_transfer(
     destination: Warehouse,
     quantity: int,
     reference: str = "",
-    user: User = None,
+    user: Actor = None,
 ) -> list[StockMovement]:
     """Move available units between two warehouses: two ledger rows in one transaction."""
     _require_same_merchant(merchant, product=product, source=source, destination=destination)
@@ -422,7 +423,7 @@ def sales_order_record(
     channel: str = "web",
     warehouse: Warehouse | None = None,
     ordered_at: datetime.datetime | None = None,
-    user: User = None,
+    user: Actor = None,
 ) -> tuple[SalesOrder, bool]:
     """Record a live order and take its units from stock, exactly once per (channel, external_id).
 
@@ -453,7 +454,7 @@ def sales_order_record(
                 external_id=external_id,
                 warehouse=warehouse,
                 ordered_at=ordered_at or timezone.now(),
-                created_by=_actor(user),
+                created_by=actor_or_none(user),
             )
             SalesOrderLine.objects.bulk_create(
                 [SalesOrderLine(order=order, product=p, quantity=q, unit_price=price) for p, q, price in parsed]
@@ -500,7 +501,7 @@ def purchase_order_create(
     lines: Sequence[PurchaseLineInput],
     warehouse: Warehouse | None = None,
     note: str = "",
-    user: User = None,
+    user: Actor = None,
 ) -> PurchaseOrder:
     """Create a draft purchase order; unit costs default to the products' costs."""
     warehouse = warehouse or warehouse_default_for_merchant(merchant=merchant)
@@ -515,12 +516,14 @@ def purchase_order_create(
         built.append((line.product, quantity, _money(cost, field=f"lines[{index}].unit_cost")))
     with transaction.atomic():
         order = PurchaseOrder.objects.create(
-            merchant=merchant, supplier=supplier, warehouse=warehouse, note=note, created_by=_actor(user)
+            merchant=merchant, supplier=supplier, warehouse=warehouse, note=note, created_by=actor_or_none(user)
         )
         PurchaseOrderLine.objects.bulk_create(
             [PurchaseOrderLine(order=order, product=p, quantity=q, unit_cost=c) for p, q, c in built]
         )
-        PurchaseOrderEvent.objects.create(order=order, action="create", to_status=order.status, user=_actor(user))
+        PurchaseOrderEvent.objects.create(
+            order=order, action="create", to_status=order.status, user=actor_or_none(user)
+        )
     return order
 
 
@@ -528,18 +531,23 @@ def _purchase_order_locked(order: PurchaseOrder) -> PurchaseOrder:
     return PurchaseOrder.objects.select_for_update().select_related("supplier").get(pk=order.pk)
 
 
-def _move(order: PurchaseOrder, to_status: str, *, user: User, action: str, note: str = "") -> None:
+def _move(order: PurchaseOrder, to_status: str, *, user: Actor, action: str, note: str = "") -> None:
     if not order.can_move_to(to_status):
         done = {"approve": "approved", "send": "sent", "receive": "received", "cancel": "cancelled"}[action]
         raise IllegalTransition({"status": f"Purchase order {order.pk} is {order.status}; it cannot be {done}."})
     from_status = order.status
     order.status = to_status
     PurchaseOrderEvent.objects.create(
-        order=order, action=action, from_status=from_status, to_status=to_status, note=note[:500], user=_actor(user)
+        order=order,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note[:500],
+        user=actor_or_none(user),
     )
 
 
-def purchase_order_approve(*, order: PurchaseOrder, user: User = None) -> PurchaseOrder:
+def purchase_order_approve(*, order: PurchaseOrder, user: Actor = None) -> PurchaseOrder:
     """Approve a draft purchase order: its lines now count as stock on order."""
     with transaction.atomic():
         order = _purchase_order_locked(order)
@@ -550,7 +558,7 @@ def purchase_order_approve(*, order: PurchaseOrder, user: User = None) -> Purcha
 
 
 def purchase_order_send(
-    *, order: PurchaseOrder, expected_at: datetime.date | None = None, user: User = None
+    *, order: PurchaseOrder, expected_at: datetime.date | None = None, user: Actor = None
 ) -> PurchaseOrder:
     """Mark an approved order as sent to the supplier; arrival defaults to today plus the lead time."""
     with transaction.atomic():
@@ -565,7 +573,7 @@ def purchase_order_send(
 
 
 def purchase_order_receive(
-    *, order: PurchaseOrder, quantities: dict[int, int] | None = None, user: User = None
+    *, order: PurchaseOrder, quantities: dict[int, int] | None = None, user: Actor = None
 ) -> PurchaseOrder:
     """Receive units against a sent order, in part or in full, writing receipt movements.
 
@@ -619,7 +627,7 @@ def purchase_order_receive(
     return order
 
 
-def purchase_order_cancel(*, order: PurchaseOrder, reason: str = "", user: User = None) -> PurchaseOrder:
+def purchase_order_cancel(*, order: PurchaseOrder, reason: str = "", user: Actor = None) -> PurchaseOrder:
     """Cancel an order that has not started arriving."""
     with transaction.atomic():
         order = _purchase_order_locked(order)
@@ -629,7 +637,9 @@ def purchase_order_cancel(*, order: PurchaseOrder, reason: str = "", user: User 
     return order
 
 
-def purchase_order_line_set_quantity(*, line: PurchaseOrderLine, quantity: int, user: User = None) -> PurchaseOrderLine:
+def purchase_order_line_set_quantity(
+    *, line: PurchaseOrderLine, quantity: int, user: Actor = None
+) -> PurchaseOrderLine:
     """Edit a line's quantity while its order is still a draft."""
     _quantity(quantity, field="quantity")
     with transaction.atomic():
@@ -645,7 +655,7 @@ def purchase_order_line_set_quantity(*, line: PurchaseOrderLine, quantity: int, 
             from_status=order.status,
             to_status=order.status,
             note=f"{line.product.sku}: {previous} → {quantity}",
-            user=_actor(user),
+            user=actor_or_none(user),
         )
     return line
 
