@@ -62,7 +62,10 @@ def parse_numbers(values: pd.Series, *, label: str, column: str) -> pd.Series:
 
 def align_to_freq(dates: pd.Series, offset: pd.DateOffset, *, label: str) -> pd.Series:
     """Dates must fall on the frequency's periods (a Monday for W-MON, a first of month for MS)."""
-    on_offset = dates.map(offset.is_on_offset)
+    # Checked once per distinct date: a history has few dates and many rows.
+    unique = pd.Series(dates.unique())
+    on_offset_unique = pd.Series(unique.map(offset.is_on_offset).to_numpy(dtype=bool), index=unique.to_numpy())
+    on_offset = pd.Series(on_offset_unique.reindex(dates.to_numpy()).to_numpy(dtype=bool), index=dates.index)
     if not on_offset.all():
         position = int(np.flatnonzero(~on_offset.to_numpy())[0])
         raise InputError(
