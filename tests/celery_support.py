@@ -43,20 +43,31 @@ def broker(redis_url: str) -> Iterator[None]:
 
 
 class Worker:
-    def __init__(self, redis_url: str, queues: str = "default,nlp,forecasting", name: str = "test") -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        queues: str = "default,nlp,forecasting",
+        name: str = "test",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.redis_url = redis_url
+        self.extra_env = extra_env or {}
         self.queues = queues
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = ROOT / "var" / f"celery-worker-{name}.log"
 
     def start(self) -> Worker:
-        env = os.environ | {
-            "DATABASE_URL": test_database_url(),
-            "REDIS_URL": self.redis_url,
-            "DB_CONN_MAX_AGE": "0",
-            "OMP_NUM_THREADS": "1",
-        }
+        env = (
+            os.environ
+            | {
+                "DATABASE_URL": test_database_url(),
+                "REDIS_URL": self.redis_url,
+                "DB_CONN_MAX_AGE": "0",
+                "OMP_NUM_THREADS": "1",
+            }
+            | self.extra_env
+        )
         self.log_path.parent.mkdir(exist_ok=True)
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(

@@ -1,0 +1,175 @@
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from forecasting import services
+from forecasting.models import (
+    ForecastRun,
+    JobRun,
+    ProductForecast,
+    ProductPolicy,
+    ReplenishmentSuggestion,
+    SuggestionStatus,
+)
+from forecasting.selectors import below_reorder_point_count
+from inventory.models import PurchaseOrder
+from inventory.services import purchase_order_send
+from tests.forecasting.pipeline_data import QUICK_METHODS, TODAY, small_merchant
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def quick_engine(settings):
+    settings.FORECAST_ENGINE_METHODS = QUICK_METHODS
+    settings.PIPELINE_CHUNK_SIZE = 4
+
+
+def _run(merchant) -> JobRun:
+    job = services.pipeline_start(merchant=merchant, queue=False, run_date=TODAY)
+    return services.pipeline_run_inline(job_id=job.pk)
+
+
+def test_pipeline_publishes_forecasts_policies_and_draft_orders():
+    merchant = small_merchant()
+    job = _run(merchant)
+
+    assert (job.status, job.error) == ("succeeded", "")
+    steps = {step.kind: (step.status, step.done, step.total) for step in job.steps.all()}
+    assert steps == {"signals": ("succeeded", 0, 0), "forecast": ("succeeded", 2, 2), "publish": ("succeeded", 1, 1)}
+    run = ForecastRun.objects.get(job=job)
+    assert (run.is_published, run.freq, str(run.history_end)) == (True, "D", "2026-05-31")
+    assert ProductForecast.objects.filter(run=run).count() == 6
+    assert sorted(run.backtest) == ["bias", "coverage", "mase", "products", "quantile_loss", "wape", "wrmsse"]
+    assert run.backtest["products"] == 6 and 0 < run.backtest["wape"] < 1
+    forecast = ProductForecast.objects.filter(run=run).order_by("product__sku").first()
+    assert str(forecast.start_date) == "2026-06-01"
+    assert len(forecast.mean) == run.horizon
+    assert set(forecast.quantiles) == {
+        "p5",
+        "p10",
+        "p20",
+        "p30",
+        "p40",
+        "p50",
+        "p60",
+        "p70",
+        "p80",
+        "p90",
+        "p95",
+        "p98",
+    }
+    assert ProductPolicy.objects.filter(job=job).count() == 6
+    # the three unstocked products need an order; the three holding a year of stock do not
+    suggestions = ReplenishmentSuggestion.objects.filter(job=job, status="open").order_by("product__sku")
+    assert [s.product.sku for s in suggestions] == ["P03", "P04", "P05"]
+    for suggestion in suggestions:
+        assert suggestion.quantity > 0 and suggestion.quantity % suggestion.product.case_pack == 0
+        assert suggestion.purchase_order.status == "draft"
+        assert suggestion.purchase_order_line.quantity == suggestion.quantity
+        assert "expected demand" in suggestion.explanation
+    orders = PurchaseOrder.objects.filter(merchant=merchant, status="draft").order_by("supplier__name")
+    assert [(o.supplier.name, [line.product.sku for line in o.lines.all()]) for o in orders] == [
+        ("Alpha", ["P04"]),
+        ("Beta", ["P03", "P05"]),
+    ]
+    assert below_reorder_point_count(merchant=merchant) == 3
+
+
+def test_rerun_replaces_open_suggestions_and_never_orders_stock_already_on_order():
+    merchant = small_merchant()
+    first = _run(merchant)
+    alpha_order = PurchaseOrder.objects.get(merchant=merchant, status="draft", supplier__name="Alpha")
+    services.suggestions_order_approve(merchant=merchant, order=alpha_order)
+    purchase_order_send(order=alpha_order)
+
+    second = _run(merchant)
+
+    assert second.status == "succeeded"
+    assert list(
+        ReplenishmentSuggestion.objects.filter(job=first).values_list("status", flat=True).order_by("product__sku")
+    ) == [
+        SuggestionStatus.SUPERSEDED,
+        SuggestionStatus.APPROVED,
+        SuggestionStatus.SUPERSEDED,
+    ]
+    # P04 (Alpha) is on order now, so only Beta's two products are suggested again, once each
+    assert [s.product.sku for s in ReplenishmentSuggestion.objects.filter(status="open").order_by("product__sku")] == [
+        "P03",
+        "P05",
+    ]
+    assert ProductPolicy.objects.get(job=second, product__sku="P04").on_order == alpha_order.lines.get().quantity
+    statuses = sorted(PurchaseOrder.objects.filter(merchant=merchant).values_list("supplier__name", "status"))
+    assert statuses == [("Alpha", "sent"), ("Beta", "cancelled"), ("Beta", "draft")]
+    assert ForecastRun.objects.filter(merchant=merchant, is_published=True).get().job == second
+
+
+def test_a_second_start_is_refused_while_one_is_active():
+    merchant = small_merchant(products=2)
+    services.pipeline_start(merchant=merchant, queue=False)
+    with pytest.raises(services.PipelineAlreadyRunning) as error:
+        services.pipeline_start(merchant=merchant, queue=False)
+    assert error.value.messages == ["A pipeline run for pipe is already queued; wait for it to finish or cancel it."]
+
+
+def test_a_failing_chunk_fails_the_run_and_keeps_the_previous_results(monkeypatch):
+    merchant = small_merchant()
+    good = _run(merchant)
+    open_before = list(ReplenishmentSuggestion.objects.filter(status="open").values_list("pk", flat=True))
+
+    def broken(*args, **kwargs):
+        raise ValueError("the model could not fit SKU P02")
+
+    monkeypatch.setattr(services, "forecast", broken)
+    failed = _run(merchant)
+
+    assert (failed.status, failed.error) == ("failed", "ValueError: the model could not fit SKU P02")
+    assert failed.steps.get(kind="forecast").status == "failed"
+    assert ForecastRun.objects.get(merchant=merchant, is_published=True).job == good
+    assert list(ReplenishmentSuggestion.objects.filter(status="open").values_list("pk", flat=True)) == open_before
+
+
+def test_cancelled_run_publishes_nothing():
+    merchant = small_merchant(products=2)
+    job = services.pipeline_start(merchant=merchant, queue=False)
+    services.pipeline_cancel(job=job)
+    job = services.pipeline_run_inline(job_id=job.pk)
+    assert job.status == "cancelled"
+    assert not ForecastRun.objects.filter(merchant=merchant, is_published=True).exists()
+
+
+def test_suggestion_decisions():
+    merchant = small_merchant()
+    _run(merchant)
+    p03, p05 = ReplenishmentSuggestion.objects.filter(status="open", supplier__name="Beta").order_by("product__sku")
+    with pytest.raises(services.ValidationError) as error:
+        services.suggestion_set_quantity(suggestion=p03, quantity=p03.quantity + 1)
+    assert error.value.message_dict["quantity"][0].startswith("P03 is ordered in cases of 6 with a minimum of 1")
+    p03 = services.suggestion_set_quantity(suggestion=p03, quantity=p03.quantity + 12)
+    services.suggestion_reject(suggestion=p05, reason="discontinued")
+    order = p03.purchase_order
+    assert [(line.product.sku, line.quantity) for line in order.lines.all()] == [("P03", p03.quantity)]
+    services.suggestions_order_approve(merchant=merchant, order=order)
+    order.refresh_from_db()
+    p03.refresh_from_db()
+    assert (order.status, p03.status) == ("approved", "approved")
+    assert [e.action for e in order.events.all()] == ["create", "edit", "remove line", "approve"]
+    with pytest.raises(services.ValidationError):
+        services.suggestion_reject(suggestion=p03, reason="too late")
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=True)
+def test_run_pipeline_command_in_process(capsys):
+    small_merchant(products=3)
+    call_command("run_pipeline", "--merchant", "pipe")
+    output = capsys.readouterr().out
+    assert "forecast and policy [##############################] 1/1 chunks" in output
+    assert "succeeded" in output
+
+
+def test_forecast_run_execute_stores_an_unpublished_run_with_its_backtest():
+    merchant = small_merchant(products=3)
+    run = services.forecast_run_execute(merchant=merchant, run_date=TODAY)
+    assert (run.is_published, run.job.status, run.backtest["products"]) == (False, "succeeded", 3)
+    assert ProductForecast.objects.filter(run=run).count() == 3
+    assert not ReplenishmentSuggestion.objects.exists()
