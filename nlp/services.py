@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Merchant, Product
 from inventory.services import Actor, actor_or_none
-from nlp.models import TextDocument, TextSource
+from nlp.models import MatchStatus, SignalStatus, TextDocument, TextSignal, TextSource
 
 MAX_TEXT_CHARS = 100_000
 
@@ -77,8 +79,118 @@ def texts_create(*, merchant: Merchant, texts: Sequence[TextInput], user: Actor 
                     "sku_given": item.sku,
                     "product": product,
                     "match_confidence": 1.0 if product else None,
+                    "match_status": MatchStatus.SKU if product else "",
                     "created_by": actor_or_none(user),
                 },
             )
             documents.append(document)
     return documents
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    """What ``text_signals_score`` did: texts scored now, already scored by this model before, and the
+    outcome of each scored text (``scored``, ``truncated``, ``empty``, ``unfamiliar_language``), plus
+    product links found (``matched``) or not (``unmatched``)."""
+
+    model_name: str
+    model_fingerprint: str
+    scored: int
+    already_scored: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    matched: int = 0
+    unmatched: int = 0
+
+
+def texts_match_products(*, merchant: Merchant, texts: Sequence[TextDocument]) -> tuple[int, int]:
+    """Link texts that have no product yet to the catalogue by their words (names and descriptions).
+
+    A text linked by SKU is left alone; one whose best match is below the threshold gets
+    ``match_status=unmatched`` and no product. Returns (matched, unmatched).
+    """
+    from nlp.signals.matching import match_products
+
+    pending = [text for text in texts if text.product_id is None and not text.match_status]
+    if not pending:
+        return 0, 0
+    products = list(Product.objects.filter(merchant=merchant, is_active=True).order_by("pk"))
+    matches = match_products(
+        [text.text for text in pending], [p.name for p in products], [p.description for p in products]
+    )
+    matched = 0
+    for text, match in zip(pending, matches, strict=True):
+        text.match_confidence = match.confidence
+        if match.index is None:
+            text.product = None
+            text.match_status = MatchStatus.UNMATCHED
+        else:
+            text.product = products[match.index]
+            text.match_status = MatchStatus.MATCHED
+            matched += 1
+    TextDocument.objects.bulk_update(pending, ["product", "match_confidence", "match_status"])
+    return matched, len(pending) - matched
+
+
+def text_signals_score(*, merchant: Merchant, text_ids: Sequence[int], model_name: str | None = None) -> ScoreOutcome:
+    """Match the texts to products, then score those not yet scored by the configured model and store
+    one ``TextSignal`` each. Idempotent: texts already scored by the same model (same fingerprint) are
+    skipped, and a concurrent run that stored the same row first wins without error.
+
+    Raises ``nlp.signals.loading.ModelUnavailableError`` (naming both ways out) when the model cannot be loaded.
+    """
+    from nlp.signals.features import score_unique, text_statuses
+    from nlp.signals.loading import load_language_model, set_torch_threads
+
+    texts = list(TextDocument.objects.filter(merchant=merchant, pk__in=list(text_ids)).order_by("pk"))
+    matched, unmatched = texts_match_products(merchant=merchant, texts=texts)
+    name = model_name or settings.NLP_MODEL
+    set_torch_threads(settings.NLP_TORCH_THREADS)
+    lm = load_language_model(name, precision=settings.NLP_PRECISION)
+    done = set(
+        TextSignal.objects.filter(text__in=texts, model_fingerprint=lm.fingerprint).values_list("text_id", flat=True)
+    )
+    todo = [text for text in texts if text.pk not in done]
+    statuses: dict[str, int] = {}
+    if todo:
+        words = [text.text for text in todo]
+        scored = score_unique(lm, words)
+        status = text_statuses(words, scored)
+        rows = []
+        for index, text in enumerate(todo):
+            usable = status[index] in (SignalStatus.SCORED, SignalStatus.TRUNCATED)
+            rows.append(
+                TextSignal(
+                    merchant=merchant,
+                    text=text,
+                    model_name=name[:255],
+                    model_fingerprint=lm.fingerprint,
+                    status=status[index],
+                    scores=dict(zip(scored.signal_names, map(float, scored.scores[index]), strict=True)),
+                    embedding=scored.embeddings[index].astype(np.float32).tobytes() if usable else None,
+                    token_count=int(scored.token_counts[index]),
+                )
+            )
+            statuses[str(status[index])] = statuses.get(str(status[index]), 0) + 1
+        TextSignal.objects.bulk_create(rows, ignore_conflicts=True)
+    return ScoreOutcome(
+        model_name=name,
+        model_fingerprint=lm.fingerprint,
+        scored=len(todo),
+        already_scored=len(done),
+        statuses=statuses,
+        matched=matched,
+        unmatched=unmatched,
+    )
+
+
+def text_signals_schedule(*, merchant: Merchant, text_ids: Sequence[int]) -> int:
+    """Queue scoring of the texts on the ``nlp`` queue in chunks of ``NLP_CHUNK_SIZE``, once the current
+    transaction commits. Returns the number of chunks queued."""
+    from nlp.tasks import text_signals_score_task
+
+    ids = sorted(int(text_id) for text_id in text_ids)
+    size = settings.NLP_CHUNK_SIZE
+    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    for chunk in chunks:
+        transaction.on_commit(lambda chunk=chunk: text_signals_score_task.delay(merchant.pk, chunk))  # type: ignore[misc]
+    return len(chunks)

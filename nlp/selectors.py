@@ -1,0 +1,125 @@
+"""Reads for customer texts and their signals, always scoped to one merchant."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+
+from inventory.models import Merchant, Product
+from inventory.selectors import demand_frame_for_merchant
+from nlp.models import SignalStatus, TextSignal
+from nlp.signals.features import LEARNED_SIGNAL, TextFeatures, text_features
+from nlp.signals.head import demand_change_targets, fit_demand_head, head_features
+from nlp.signals.labels import SIGNAL_NAMES
+
+USABLE = (SignalStatus.SCORED, SignalStatus.TRUNCATED)
+
+
+@dataclass(frozen=True)
+class TextEvidence:
+    """One text behind a product's signals, for the product page and the suggestions' evidence links."""
+
+    text_id: int
+    written_at: datetime.datetime
+    source: str
+    text: str
+    status: str
+    scores: dict[str, float]
+
+
+def text_signal_model_fingerprint(*, merchant: Merchant, model_name: str | None = None) -> str | None:
+    """The fingerprint of the newest scores the merchant has from the configured model, if any."""
+    name = model_name or settings.NLP_MODEL
+    latest = (
+        TextSignal.objects.filter(merchant=merchant, model_name=name)
+        .order_by("-created_at", "-id")
+        .values_list("model_fingerprint", flat=True)
+        .first()
+    )
+    return latest
+
+
+def _signals(merchant: Merchant, fingerprint: str) -> list[TextSignal]:
+    return list(
+        TextSignal.objects.filter(merchant=merchant, model_fingerprint=fingerprint, text__product__isnull=False)
+        .select_related("text__product")
+        .order_by("text__written_at", "text_id")
+    )
+
+
+def text_evidence_for_product(
+    *, merchant: Merchant, product: Product, since: datetime.date | None = None, limit: int = 200
+) -> list[TextEvidence]:
+    """The product's texts with their scores from the configured model, newest first."""
+    fingerprint = text_signal_model_fingerprint(merchant=merchant)
+    rows = TextSignal.objects.filter(merchant=merchant, model_fingerprint=fingerprint, text__product=product)
+    if since is not None:
+        rows = rows.filter(text__written_at__date__gte=since)
+    rows = rows.select_related("text").order_by("-text__written_at", "-text_id")[:limit]
+    return [
+        TextEvidence(
+            text_id=row.text_id,
+            written_at=row.text.written_at,
+            source=row.text.source,
+            text=row.text.text,
+            status=row.status,
+            scores={name: float(row.scores.get(name, 0.0)) for name in SIGNAL_NAMES},
+        )
+        for row in rows
+    ]
+
+
+def text_signals_over_time(*, merchant: Merchant, product: Product, freq: str = "W") -> pd.DataFrame:
+    """date, texts, and the mean of each named score per period, for the product page's chart."""
+    evidence = text_evidence_for_product(merchant=merchant, product=product, limit=10_000)
+    columns = ["date", "texts", *SIGNAL_NAMES]
+    if not evidence:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(
+        [{"date": e.written_at, **e.scores} for e in evidence if e.status in USABLE],
+        columns=["date", *SIGNAL_NAMES],
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize(None)
+    grouped = frame.set_index("date").resample(freq)
+    result = grouped.mean()
+    result.insert(0, "texts", grouped.size())
+    return result.reset_index()[columns]
+
+
+def text_features_for_merchant(
+    *, merchant: Merchant, history: pd.DataFrame | None = None, model_name: str | None = None
+) -> TextFeatures | None:
+    """The learned text signal per product (SKU) and day, for the forecasting engine's ``text_features``.
+
+    Trains the head on the merchant's own demand history (``demand_frame_for_merchant`` unless
+    ``history`` is given) from the stored scores and representations; nothing is re-scored. None when
+    the merchant has no scored texts linked to products.
+    """
+    fingerprint = text_signal_model_fingerprint(merchant=merchant, model_name=model_name)
+    if fingerprint is None:
+        return None
+    signals = [row for row in _signals(merchant, fingerprint) if row.status in USABLE and row.embedding]
+    if not signals:
+        return None
+    demand = history if history is not None else demand_frame_for_merchant(merchant=merchant)
+    if demand.empty:
+        return None
+    table = pd.DataFrame(
+        {
+            "text_id": [str(row.text_id) for row in signals],
+            "item_id": [row.text.product.sku for row in signals if row.text.product is not None],
+            "date": pd.to_datetime([row.text.written_at for row in signals], utc=True).tz_localize(None).normalize(),
+        }
+    )
+    scores = np.array([[float(row.scores.get(name, 0.0)) for name in SIGNAL_NAMES] for row in signals])
+    embeddings = np.vstack([np.frombuffer(bytes(row.embedding or b""), dtype=np.float32) for row in signals])
+    targets = demand_change_targets(demand, table["item_id"], table["date"])
+    fit = fit_demand_head(head_features(embeddings, scores), targets, np.argsort(table["date"].to_numpy()))
+    table[LEARNED_SIGNAL] = fit.predictions
+    return text_features(table, demand)

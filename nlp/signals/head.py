@@ -1,0 +1,111 @@
+"""The learned signal: a scikit-learn head from a text's LM representation and scores to the demand
+change of its product that followed it, trained on the merchant's own history.
+
+The target for a text dated in period t is ``log1p(mean demand over t+1..t+ahead) -
+log1p(mean demand over t-past+1..t)``: what the texts mean for demand is learned from data, not
+assumed from their words. Predictions for texts the head was trained on are made out of fold
+(contiguous time blocks), so that a forecaster trained on them sees honest values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+DEFAULT_AHEAD = 7
+DEFAULT_PAST = 28
+MIN_TRAINING_TEXTS = 30
+FOLDS = 5
+ALPHAS = np.logspace(-1, 5, 13)
+
+
+@dataclass(frozen=True)
+class HeadFit:
+    """Predictions per text (out of fold where the text was trained on), the number of training texts,
+    and the out-of-fold R² (how much of the demand change the texts explain; near 0 means nothing)."""
+
+    predictions: np.ndarray
+    trained_on: int
+    out_of_fold_r2: float
+    pipeline: Pipeline | None
+
+
+def demand_panel(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """Demand as items x periods (missing periods are zero) on the history's own sorted date grid."""
+    data = history.assign(item_id=history["item_id"].astype(str), date=pd.to_datetime(history["date"]))
+    dates = pd.DatetimeIndex(sorted(data["date"].unique()))
+    panel = data.pivot_table(index="item_id", columns="date", values="quantity", aggfunc="sum").reindex(
+        columns=dates, fill_value=0.0
+    )
+    return panel.fillna(0.0).astype(float), dates
+
+
+def grid_positions(dates: pd.Series, grid: pd.DatetimeIndex) -> np.ndarray:
+    """The index of the last grid period starting on or before each date (-1 before the grid)."""
+    return np.searchsorted(grid.to_numpy(), pd.to_datetime(dates).to_numpy(), side="right") - 1
+
+
+def demand_change_targets(
+    history: pd.DataFrame,
+    item_ids: pd.Series,
+    dates: pd.Series,
+    *,
+    ahead: int = DEFAULT_AHEAD,
+    past: int = DEFAULT_PAST,
+) -> np.ndarray:
+    """Per text, the log demand change of its item after its date; NaN where the future is not in the
+    history yet, the item has no history, or the date falls before it."""
+    panel, grid = demand_panel(history)
+    values = panel.to_numpy()
+    cumulative = np.concatenate([np.zeros((len(values), 1)), values.cumsum(axis=1)], axis=1)
+    rows = panel.index.get_indexer(item_ids.astype(str))
+    positions = grid_positions(dates, grid)
+    targets = np.full(len(rows), np.nan)
+    for index, (row, position) in enumerate(zip(rows, positions, strict=True)):
+        if row < 0 or position < 0 or position + ahead >= len(grid):
+            continue
+        low = max(0, position - past + 1)
+        before = (cumulative[row, position + 1] - cumulative[row, low]) / (position + 1 - low)
+        after = (cumulative[row, position + 1 + ahead] - cumulative[row, position + 1]) / ahead
+        targets[index] = np.log1p(after) - np.log1p(before)
+    return targets
+
+
+def head_features(embeddings: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    return np.hstack([embeddings.astype(np.float64), scores.astype(np.float64)])
+
+
+def _pipeline() -> Pipeline:
+    return make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS))
+
+
+def fit_demand_head(features: np.ndarray, targets: np.ndarray, order: np.ndarray) -> HeadFit:
+    """Fit the head on the texts with a target; predict every text (out of fold for the trained ones).
+
+    ``order`` sorts texts by time so that folds are contiguous periods. With fewer than
+    ``MIN_TRAINING_TEXTS`` texts there is nothing to learn from and every prediction is 0.
+    """
+    known = np.flatnonzero(np.isfinite(targets))
+    predictions = np.zeros(len(targets))
+    if len(known) < MIN_TRAINING_TEXTS:
+        return HeadFit(predictions=predictions, trained_on=len(known), out_of_fold_r2=float("nan"), pipeline=None)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    known = known[np.argsort(rank[known], kind="stable")]
+    out_of_fold = np.zeros(len(known))
+    for train, test in KFold(n_splits=FOLDS, shuffle=False).split(known):
+        model = _pipeline().fit(features[known[train]], targets[known[train]])
+        out_of_fold[test] = model.predict(features[known[test]])
+    pipeline = _pipeline().fit(features[known], targets[known])
+    predictions = pipeline.predict(features)
+    predictions[known] = out_of_fold
+    residual = np.sum((targets[known] - out_of_fold) ** 2)
+    spread = np.sum((targets[known] - targets[known].mean()) ** 2)
+    r2 = 1.0 - residual / spread if spread > 0 else float("nan")
+    return HeadFit(predictions=predictions, trained_on=len(known), out_of_fold_r2=float(r2), pipeline=pipeline)

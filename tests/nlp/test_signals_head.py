@@ -1,0 +1,91 @@
+"""The learned head, the per-product features and the product matching, on arrays with known answers."""
+
+import numpy as np
+import pandas as pd
+
+from nlp.signals.features import text_features
+from nlp.signals.head import MIN_TRAINING_TEXTS, demand_change_targets, fit_demand_head
+from nlp.signals.matching import match_products
+
+
+def daily(item: str, values: list[float]) -> pd.DataFrame:
+    dates = pd.date_range("2026-01-01", periods=len(values), freq="D")
+    return pd.DataFrame({"item_id": item, "date": dates, "quantity": values})
+
+
+def test_demand_change_target_is_log_ratio_of_the_days_after_to_the_days_before():
+    history = daily("A", [1, 1, 1, 1, 3, 3, 3, 3])
+    targets = demand_change_targets(
+        history,
+        pd.Series(["A", "A", "A", "B"]),
+        pd.Series(pd.to_datetime(["2026-01-04", "2026-01-06", "2025-12-01", "2026-01-04"])),
+        ahead=2,
+        past=2,
+    )
+    assert targets[0] == np.log1p(3.0) - np.log1p(1.0)
+    assert targets[1] == 0.0
+    assert np.isnan(targets[2])  # before the history
+    assert np.isnan(targets[3])  # item without history
+
+
+def test_head_learns_a_relation_and_predicts_out_of_fold():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(200, 5))
+    targets = features @ np.array([1.0, -0.5, 0.0, 0.0, 0.2]) + rng.normal(scale=0.05, size=200)
+    targets[-20:] = np.nan  # their future is not known yet
+    fit = fit_demand_head(features, targets, np.arange(200))
+    assert fit.trained_on == 180
+    assert fit.out_of_fold_r2 > 0.95
+    truth = features[-20:] @ np.array([1.0, -0.5, 0.0, 0.0, 0.2])
+    assert np.abs(fit.predictions[-20:] - truth).max() < 0.2
+
+
+def test_head_without_enough_history_predicts_nothing():
+    features = np.ones((MIN_TRAINING_TEXTS - 1, 3))
+    fit = fit_demand_head(features, np.zeros(len(features)), np.arange(len(features)))
+    assert fit.pipeline is None
+    assert fit.predictions.tolist() == [0.0] * len(features)
+
+
+def test_text_features_sum_recent_texts_per_item_and_keep_their_ids():
+    history = pd.concat([daily("A", [1.0] * 5), daily("B", [2.0] * 5)])
+    signals = pd.DataFrame(
+        {
+            "text_id": ["t1", "t2", "t3"],
+            "item_id": ["A", "A", "UNKNOWN"],
+            "date": pd.to_datetime(["2026-01-02", "2026-01-03", "2026-01-03"]),
+            "demand_change": [0.5, 1.0, 9.0],
+        }
+    )
+    features = text_features(signals, history, recent=2)
+    a = features.frame[features.frame["item_id"] == "A"]
+    assert a["text_demand_change"].tolist() == [0.0, 0.5, 1.5, 1.0, 0.0]
+    assert a["text_count"].tolist() == [0.0, 1.0, 2.0, 1.0, 0.0]
+    assert features.frame[features.frame["item_id"] == "B"]["text_count"].sum() == 0
+    assert features.evidence["text_ids"].tolist() == ["t1", "t1;t2", "t2"]
+
+
+def test_texts_match_products_by_name_and_description_or_not_at_all():
+    names = ["Blue ceramic mug", "Oak serving board", "Copper lantern"]
+    descriptions = ["A mug for tea", "A board for cheese", "A lantern for the garden"]
+    matches = match_products(
+        ["The copper lantern arrived dented", "Do you ship to Ireland?", "", "need 40 oak serving boards"],
+        names,
+        descriptions,
+    )
+    assert [match.index for match in matches] == [2, None, None, 1]
+    assert matches[0].confidence > 0.5 > matches[1].confidence
+    assert match_products(["anything"], [], []) == [match_products(["x"], [], [])[0]]
+
+
+def test_scenario_is_deterministic_and_keeps_held_out_phrasings_to_the_last_days(scenario):
+    from nlp.signals.scenario import POOLS, generate_scenario
+
+    again = generate_scenario(items=12, days=150, seed=3)
+    pd.testing.assert_frame_equal(scenario.texts, again.texts)
+    for kind in POOLS:
+        assert not set(POOLS[kind]["train"]) & set(POOLS[kind]["heldout"])
+    last = scenario.history["date"].max()
+    early = scenario.texts[scenario.texts["date"] <= last - pd.Timedelta(days=7)]["text"]
+    heldout_openings = [template.split("{")[0] for kind in ("bulk", "drop") for template in POOLS[kind]["heldout"]]
+    assert not any(text.startswith(opening) for text in early for opening in heldout_openings if len(opening) > 8)
