@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run install install-dev test lint typecheck check-services bench migrate demo clean
+.PHONY: run install install-dev install-browser test lint typecheck check-services bench migrate demo nlp-model clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,12 +27,21 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py load_demo
+	$(PY) manage.py run_pipeline --merchant demo --if-stale
 
-run: demo
+# The language model for text signals: NLP_MODEL when set, else a small GPT-2 built once from the demo
+# shop's own texts (model hubs are often unreachable; see nlp_build_model).
+NLP_MODEL_DIR := var/nlp-model
+
+nlp-model: demo
+	@if [ -z "$$NLP_MODEL" ] && [ ! -f $(NLP_MODEL_DIR)/config.json ]; then \
+		$(PY) manage.py nlp_build_model --merchant demo --output $(NLP_MODEL_DIR); fi
+
+run: nlp-model
 	@echo ""
 	@echo "  Stockpilot is starting on http://$(HOST):$(PORT)/  — log in as demo / demo"
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	NLP_MODEL=$${NLP_MODEL:-$(NLP_MODEL_DIR)} $(PY) manage.py runserver $(HOST):$(PORT)
 
 check-services:
 	@$(PY) scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
@@ -42,11 +51,18 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
-test: install-dev check-services lint
+# The end-to-end tests drive Debian's Chromium with Playwright (never a browser download); CJK fonts for the
+# Chinese pages' screenshots. Screenshots are written to artifacts/screenshots/.
+CHROMIUM ?= /usr/bin/chromium
+
+install-browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+
+test: install-dev install-browser check-services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest
 
 bench: install-dev
-	@ls bench/*.py >/dev/null 2>&1 && for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in $(filter-out bench/datasets.py,$(wildcard bench/*.py)); do echo "== $$script"; PYTHONPATH=. $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 staticfiles

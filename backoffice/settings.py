@@ -86,9 +86,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "inventory",
     "forecasting",
     "nlp",
+    "integrations",
     "backoffice",
 ]
 
@@ -100,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's saved language wins over the cookie and the browser's (LocaleMiddleware, above).
+    "backoffice.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -176,7 +180,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 2100, minimum=1)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task taken by a worker that dies is handed to another worker after this many seconds; it must be longer
+# than the longest task (CELERY_TASK_TIME_LIMIT).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2400, minimum=1)}
+CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
+
+# Forecasting: the engine's candidate methods (all by default; a short list makes small installs and tests quick)
+# and the number of products per pipeline chunk (one Celery task each).
+FORECAST_ENGINE_METHODS = tuple(
+    env_list("FORECAST_ENGINE_METHODS", ["naive", "seasonal_naive", "ets", "croston_sba", "tsb", "adida", "gbm"])
+)
+PIPELINE_CHUNK_SIZE = env_int("PIPELINE_CHUNK_SIZE", 500, minimum=1)
+
+# NLP: the causal language model (a hub id or a local directory; `make run` builds one from the demo shop's own
+# texts into var/nlp-model with `manage.py nlp_build_model` and uses it when NLP_MODEL is not set); torch's
+# intra-op threads in each process that scores texts (on shared cores, more threads than free cores collapses
+# throughput, so this is set deliberately: the cores the nlp worker may use, 1 by default); the inference
+# precision (int8: dynamic quantisation of the linear layers, scores within 0.1 nats of fp32; fp32; bf16);
+# and the number of texts per scoring task.
+NLP_MODEL = env_str("NLP_MODEL", "gpt2")
+NLP_TORCH_THREADS = env_int("NLP_TORCH_THREADS", 1, minimum=1)
+NLP_PRECISION = env_str("NLP_PRECISION", "int8")
+if NLP_PRECISION not in {"int8", "fp32", "bf16"}:
+    raise ImproperlyConfigured(f"NLP_PRECISION={NLP_PRECISION!r} must be one of int8, fp32, bf16.")
+NLP_CHUNK_SIZE = env_int("NLP_CHUNK_SIZE", 256, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -191,6 +220,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Per API key (or session user, or anonymous address); "auth" limits password attempts at /api/v1/auth/token/.
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env_str("API_THROTTLE_RATE", "1200/min"),
+        "auth": env_str("API_AUTH_THROTTLE_RATE", "20/min"),
+    },
+}
+
+# Throttle counters live in the cache: Redis when REDIS_URL is set (shared by all workers), else per process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 SPECTACULAR_SETTINGS = {
@@ -198,6 +242,22 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Stock, sales orders, purchase orders and replenishment suggestions for one merchant.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the drf-spectacular-sidecar package: /api/docs/ loads no asset from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.api.common.add_error_components",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "PurchaseOrderStatusEnum": "inventory.models.PurchaseOrderStatus",
+        "MovementKindEnum": "inventory.models.MovementKind",
+        "ImportKindEnum": "integrations.models.ImportKind",
+        "WebhookEventEnum": "integrations.models.WebhookEvent",
+    },
 }
 
 LOGGING = {

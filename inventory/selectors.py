@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
@@ -23,6 +35,7 @@ from inventory.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    SalesOrder,
     SalesOrderLine,
     StockLevel,
     StockMovement,
@@ -181,10 +194,16 @@ def dashboard_figures(*, merchant: Merchant, below_reorder_point: int | None = N
 
 
 def demand_frame_for_merchant(
-    *, merchant: Merchant, since: datetime.date | None = None, until: datetime.date | None = None
+    *,
+    merchant: Merchant,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+    product_ids: list[int] | None = None,
 ) -> pd.DataFrame:
     """Daily units sold per SKU as a long ``item_id,date,quantity`` frame (the forecasting engine's input)."""
     lines = SalesOrderLine.objects.filter(order__merchant=merchant)
+    if product_ids is not None:
+        lines = lines.filter(product_id__in=product_ids)
     if since is not None:
         lines = lines.filter(order__ordered_at__date__gte=since)
     if until is not None:
@@ -210,6 +229,17 @@ class LedgerMismatch:
     ledger_sum: int
 
 
+def product_ids_with_sales(*, merchant: Merchant, since: datetime.date, until: datetime.date) -> set[int]:
+    """Products with at least one sale in the window."""
+    return set(
+        SalesOrderLine.objects.filter(
+            order__merchant=merchant, order__ordered_at__date__gte=since, order__ordered_at__date__lte=until
+        )
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+
+
 def stock_ledger_mismatches(*, merchant: Merchant) -> list[LedgerMismatch]:
     """Stock levels whose on-hand units differ from the sum of their ledger rows (none, if all is well)."""
     sums = {
@@ -230,3 +260,197 @@ def stock_ledger_mismatches(*, merchant: Merchant) -> list[LedgerMismatch]:
             warehouse = Warehouse.objects.get(pk=warehouse_id)
             mismatches.append(LedgerMismatch(product.sku, warehouse.code, 0, ledger_sum))
     return mismatches
+
+
+def stock_level_list_for_merchant(*, merchant: Merchant) -> QuerySet[StockLevel]:
+    """Stock levels with their product and warehouse, ordered by SKU and warehouse code."""
+    return (
+        StockLevel.objects.filter(merchant=merchant)
+        .select_related("product", "warehouse")
+        .order_by("product__sku", "warehouse__code")
+    )
+
+
+def sales_order_list_for_merchant(*, merchant: Merchant) -> QuerySet[SalesOrder]:
+    """Sales orders (live and imported history) with their lines, newest first."""
+    return (
+        SalesOrder.objects.filter(merchant=merchant).prefetch_related("lines__product").order_by("-ordered_at", "-id")
+    )
+
+
+# Days of cover, for the dashboard and the product list
+
+RECENT_DEMAND_DAYS = 28
+
+
+def product_cover_list_for_merchant(
+    *,
+    merchant: Merchant,
+    search: str = "",
+    supplier_id: int | None = None,
+    at_risk: bool = False,
+    today: datetime.date | None = None,
+) -> QuerySet[Product]:
+    """``product_list_for_merchant`` plus what says whether a product may run out before an order could arrive.
+
+    Adds ``on_order_total`` (units approved or sent, not received), ``recent_units`` (sold over the last
+    ``RECENT_DEMAND_DAYS`` days before ``today``) and ``lead_time`` (days). ``at_risk`` keeps the products whose
+    available stock plus stock on order does not cover the recent daily demand over the lead time; the filter runs
+    in the database, so the list pages without loading every product. ``with_cover`` adds the days of cover.
+    """
+    today = today or timezone.localdate()
+    until = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+    since = until - datetime.timedelta(days=RECENT_DEMAND_DAYS)
+    on_order = (
+        PurchaseOrderLine.objects.filter(product=OuterRef("pk"), order__status__in=ON_ORDER_STATUSES)
+        .values("product")
+        .annotate(units=Sum(F("quantity") - F("quantity_received")))
+        .values("units")
+    )
+    sold = (
+        SalesOrderLine.objects.filter(product=OuterRef("pk"), order__ordered_at__gte=since, order__ordered_at__lt=until)
+        .values("product")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
+    products = product_list_for_merchant(merchant=merchant, search=search, supplier_id=supplier_id).annotate(
+        on_order_total=Coalesce(Subquery(on_order, output_field=IntegerField()), Value(0)),
+        recent_units=Coalesce(Subquery(sold, output_field=IntegerField()), Value(0)),
+        lead_time=Coalesce(F("lead_time_days_override"), F("supplier__lead_time_days"), Value(0)),
+    )
+    if at_risk:
+        # position × days < units sold × lead time, i.e. fewer days of cover than the lead time
+        products = products.alias(
+            shortfall=ExpressionWrapper(
+                F("recent_units") * F("lead_time") - (F("available_total") + F("on_order_total")) * RECENT_DEMAND_DAYS,
+                output_field=IntegerField(),
+            )
+        ).filter(shortfall__gt=0)
+    return products
+
+
+@dataclass(frozen=True)
+class Cover:
+    days_of_cover: float | None
+    at_risk: bool
+
+
+def cover_of(product: Product) -> Cover:
+    """Days of cover of a product from ``product_cover_list_for_merchant`` (None without recent demand)."""
+    units = product.recent_units  # type: ignore[attr-defined]
+    if units <= 0:
+        return Cover(None, False)
+    position = product.available_total + product.on_order_total  # type: ignore[attr-defined]
+    days = position * RECENT_DEMAND_DAYS / units
+    return Cover(days, days < product.lead_time)  # type: ignore[attr-defined]
+
+
+def with_cover(products: Iterable[Product]) -> list[Product]:
+    """The products with ``days_of_cover`` and ``at_risk`` set from ``cover_of``, for display."""
+    listed = list(products)
+    for product in listed:
+        cover = cover_of(product)
+        product.days_of_cover = cover.days_of_cover  # type: ignore[attr-defined]
+        product.at_risk = cover.at_risk  # type: ignore[attr-defined]
+    return listed
+
+
+def daily_sales_for_product(
+    *, merchant: Merchant, product: Product, since: datetime.date, until: datetime.date
+) -> dict[datetime.date, int]:
+    """Units of one product sold per day from ``since`` to ``until`` (days without sales are left out)."""
+    rows = (
+        SalesOrderLine.objects.filter(
+            order__merchant=merchant,
+            product=product,
+            order__ordered_at__date__gte=since,
+            order__ordered_at__date__lte=until,
+        )
+        .annotate(day=TruncDate("order__ordered_at"))
+        .values("day")
+        .annotate(units=Sum("quantity"))
+        .values_list("day", "units")
+    )
+    return {day: int(units) for day, units in rows}
+
+
+@dataclass(frozen=True)
+class StockoutPeriod:
+    start: datetime.date
+    end: datetime.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def stockout_periods_for_product(
+    *, merchant: Merchant, product: Product, since: datetime.date, until: datetime.date
+) -> list[StockoutPeriod]:
+    """Days from ``since`` to ``until`` that ended with nothing on hand in any warehouse, by the stock ledger.
+
+    Days before the product's first ledger row are unknown and never counted as out of stock.
+    """
+    movements = list(
+        StockMovement.objects.filter(merchant=merchant, product=product)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(change=Sum("quantity"))
+        .order_by("day")
+        .values_list("day", "change")
+    )
+    if not movements:
+        return []
+    changes = dict(movements)
+    first_day = movements[0][0]
+    on_hand = sum(change for day, change in movements if day < since)
+    periods: list[StockoutPeriod] = []
+    start: datetime.date | None = None
+    day = since
+    while day <= until:
+        on_hand += changes.get(day, 0)
+        out = day >= first_day and on_hand <= 0
+        if out and start is None:
+            start = day
+        if not out and start is not None:
+            periods.append(StockoutPeriod(start, day - datetime.timedelta(days=1)))
+            start = None
+        day += datetime.timedelta(days=1)
+    if start is not None:
+        periods.append(StockoutPeriod(start, until))
+    return periods
+
+
+def membership_list_for_merchant(*, merchant: Merchant) -> QuerySet[Membership]:
+    return Membership.objects.filter(merchant=merchant).select_related("user").order_by("user__username")
+
+
+def membership_get(*, merchant: Merchant, membership_id: int) -> Membership:
+    membership = membership_list_for_merchant(merchant=merchant).filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def supplier_get(*, merchant: Merchant, supplier_id: int) -> Supplier:
+    supplier = Supplier.objects.filter(merchant=merchant, pk=supplier_id).first()
+    if supplier is None:
+        raise Http404("No such supplier.")
+    return supplier
+
+
+def product_list_with_stock_for_merchant(*, merchant: Merchant) -> QuerySet[Product]:
+    """Products with the same stock totals as ``product_list_for_merchant``, from per-row subqueries.
+
+    A page then costs only its own rows (and a count needs no join), which matters for large catalogues.
+    """
+    levels = StockLevel.objects.filter(product=OuterRef("pk")).order_by().values("product")
+    on_hand = Subquery(levels.annotate(total=Sum("on_hand")).values("total"), output_field=IntegerField())
+    allocated = Subquery(levels.annotate(total=Sum("allocated")).values("total"), output_field=IntegerField())
+    return (
+        Product.objects.filter(merchant=merchant)
+        .select_related("supplier")
+        .annotate(on_hand_total=Coalesce(on_hand, Value(0)), allocated_total=Coalesce(allocated, Value(0)))
+        .annotate(available_total=F("on_hand_total") - F("allocated_total"))
+        .order_by("sku")
+    )

@@ -21,7 +21,7 @@ import pandas as pd
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -141,6 +141,36 @@ def supplier_create(
 def warehouse_create(*, merchant: Merchant, code: str, name: str) -> Warehouse:
     """Create a warehouse of ``merchant``."""
     warehouse = Warehouse(merchant=merchant, code=code, name=name)
+    warehouse.full_clean()
+    warehouse.save()
+    return warehouse
+
+
+SUPPLIER_FIELDS = ("name", "lead_time_days", "lead_time_std_days", "currency", "min_order_value", "email")
+
+
+def supplier_update(*, supplier: Supplier, **changes: object) -> Supplier:
+    """Change the named fields of ``supplier`` (see ``SUPPLIER_FIELDS``)."""
+    unknown = sorted(set(changes) - set(SUPPLIER_FIELDS))
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+    for field in ("lead_time_std_days", "min_order_value"):
+        if field in changes:
+            changes[field] = _money(changes[field], field=field)
+    for field, value in changes.items():
+        setattr(supplier, field, value)
+    supplier.full_clean()
+    supplier.save()
+    return supplier
+
+
+def warehouse_update(*, warehouse: Warehouse, **changes: object) -> Warehouse:
+    """Change the code or name of ``warehouse``."""
+    unknown = sorted(set(changes) - {"code", "name"})
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+    for field, value in changes.items():
+        setattr(warehouse, field, value)
     warehouse.full_clean()
     warehouse.save()
     return warehouse
@@ -755,3 +785,207 @@ def sales_history_import(
         ]
         SalesOrderLine.objects.bulk_create(lines, batch_size=batch_size)
     return len(lines)
+
+
+# Bulk loads for CSV imports (added with the REST API). Each writes everything or nothing.
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    sku: str
+    name: str
+    unit_cost: Decimal
+    price: Decimal
+    description: str = ""
+    supplier: Supplier | None = None
+    case_pack: int = 1
+    moq: int = 1
+    lead_time_days_override: int | None = None
+    is_active: bool = True
+
+
+def products_upsert(*, merchant: Merchant, products: Sequence[ProductInput], batch_size: int = 2000) -> int:
+    """Create the products whose SKUs are new for ``merchant`` and update the others, in one transaction.
+
+    Every product is checked first (field rules, supplier of the same merchant, no SKU twice);
+    a bad one raises ``ValidationError`` keyed ``products[index].field`` and nothing is written.
+    Returns the number of products written.
+    """
+    errors: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    built = []
+    for index, item in enumerate(products):
+        if item.sku in seen:
+            errors[f"products[{index}].sku"] = [f"SKU {item.sku!r} appears more than once."]
+        seen.add(item.sku)
+        if item.supplier is not None and item.supplier.merchant_id != merchant.pk:
+            errors[f"products[{index}].supplier"] = [f"Supplier does not belong to merchant {merchant.slug}."]
+        product = Product(
+            merchant=merchant,
+            sku=item.sku,
+            name=item.name,
+            description=item.description,
+            unit_cost=item.unit_cost,
+            price=item.price,
+            supplier=item.supplier,
+            case_pack=item.case_pack,
+            moq=item.moq,
+            lead_time_days_override=item.lead_time_days_override,
+            is_active=item.is_active,
+        )
+        try:
+            product.clean_fields(exclude=["merchant", "supplier"])
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors[f"products[{index}].{field}"] = messages
+        built.append(product)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        Product.objects.bulk_create(
+            built,
+            batch_size=batch_size,
+            update_conflicts=True,
+            unique_fields=["merchant", "sku"],
+            update_fields=[*PRODUCT_FIELDS, "updated_at"],
+        )
+    return len(built)
+
+
+@dataclass(frozen=True)
+class StockCount:
+    product: Product
+    warehouse: Warehouse
+    on_hand: int
+
+
+def stock_set_many(
+    *, merchant: Merchant, counts: Sequence[StockCount], reference: str = "", note: str = "", user: Actor = None
+) -> int:
+    """Set on-hand units to counted values (a stock snapshot) in one transaction, like ``stock_set`` for each.
+
+    Each difference is recorded as an adjustment in the ledger. Returns the number of levels changed.
+    """
+    pairs = [(count.product.pk, count.warehouse.pk) for count in counts]
+    if len(set(pairs)) != len(pairs):
+        raise ValidationError({"counts": "A product is counted twice in the same warehouse."})
+    for index, count in enumerate(counts):
+        _require_same_merchant(merchant, product=count.product, warehouse=count.warehouse)
+        _quantity(count.on_hand, field=f"counts[{index}].on_hand", allow_zero=True)
+    with transaction.atomic():
+        levels = _levels_locked(merchant=merchant, pairs=pairs)
+        changes = [
+            StockChange(count.product, count.warehouse, delta, MovementKind.ADJUSTMENT)
+            for count in counts
+            if (delta := count.on_hand - levels[(count.product.pk, count.warehouse.pk)].on_hand)
+        ]
+        if changes:
+            _apply_stock_changes(
+                merchant=merchant,
+                changes=changes,
+                reference=reference,
+                note=note or "stock take",
+                user=user,
+                check_available=False,
+            )
+    return len(changes)
+
+
+SALES_HISTORY_LOAD_COLUMNS = ("external_id", "product_id", "ordered_at", "quantity", "unit_price")
+
+
+def sales_history_load(
+    *, merchant: Merchant, lines: pd.DataFrame, channel: str = "history", warehouse: Warehouse | None = None
+) -> int:
+    """Write already-checked history lines as historical orders, fast: PostgreSQL ``COPY`` for the lines.
+
+    ``lines`` has ``SALES_HISTORY_LOAD_COLUMNS`` with product ids of ``merchant``, positive whole
+    quantities, prices with at most two decimals and UTC timestamps (as ``sales_history_import``
+    produces after its checks). Orders already recorded for (channel, external_id) are skipped, so a
+    repeated load adds nothing. Returns the number of lines written.
+    """
+    missing = [column for column in SALES_HISTORY_LOAD_COLUMNS if column not in lines.columns]
+    if missing:
+        raise ValidationError({"columns": f"Missing column(s): {', '.join(missing)}."})
+    warehouse = warehouse or warehouse_default_for_merchant(merchant=merchant)
+    _require_same_merchant(merchant, warehouse=warehouse)
+    product_ids = set(Product.objects.filter(merchant=merchant).values_list("pk", flat=True))
+    foreign = ~lines["product_id"].isin(product_ids)
+    if foreign.any():
+        raise ValidationError({"product_id": "Products must belong to the merchant."})
+    if (lines["quantity"] < 1).any() or (lines["quantity"] > MAX_QUANTITY).any():
+        raise ValidationError({"quantity": f"Quantities must be between 1 and {MAX_QUANTITY}."})
+    with transaction.atomic():
+        external_ids = lines["external_id"].unique().tolist()
+        known: set[str] = set()
+        for start in range(0, len(external_ids), 20_000):
+            known.update(
+                SalesOrder.objects.filter(
+                    merchant=merchant, channel=channel, external_id__in=external_ids[start : start + 20_000]
+                ).values_list("external_id", flat=True)
+            )
+        if known:
+            lines = lines[~lines["external_id"].isin(known)]
+        if lines.empty:
+            return 0
+        heads = lines.groupby("external_id", sort=False)["ordered_at"].min()
+        orders = SalesOrder.objects.bulk_create(
+            [
+                SalesOrder(
+                    merchant=merchant,
+                    channel=channel,
+                    external_id=external_id,
+                    warehouse=warehouse,
+                    ordered_at=timestamp.to_pydatetime(),
+                    is_historical=True,
+                )
+                for external_id, timestamp in heads.items()
+            ],
+            batch_size=5000,
+        )
+        order_ids = pd.Series({order.external_id: order.pk for order in orders})
+        rows = pd.DataFrame(
+            {
+                "order_id": lines["external_id"].map(order_ids).to_numpy(),
+                "product_id": lines["product_id"].to_numpy(),
+                "quantity": lines["quantity"].to_numpy(),
+                "unit_price": lines["unit_price"].astype(float).round(2).to_numpy(),
+            }
+        )
+        if connection.vendor == "postgresql":
+            table = SalesOrderLine._meta.db_table
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(  # type: ignore[attr-defined]
+                    f"COPY {table} (order_id, product_id, quantity, unit_price) FROM STDIN WITH (FORMAT csv)"
+                ) as copy,
+            ):
+                for start in range(0, len(rows), 100_000):
+                    chunk = rows.iloc[start : start + 100_000]
+                    copy.write(chunk.to_csv(index=False, header=False, float_format="%.2f"))
+        else:
+            SalesOrderLine.objects.bulk_create(
+                [
+                    SalesOrderLine(order_id=o, product_id=p, quantity=q, unit_price=Decimal(f"{u:.2f}"))
+                    for o, p, q, u in rows.itertuples(index=False)
+                ],
+                batch_size=5000,
+            )
+    return len(rows)
+
+
+def purchase_order_line_remove(*, line: PurchaseOrderLine, reason: str = "", user: Actor = None) -> None:
+    """Remove a line from a draft order, recording which and why on the order."""
+    with transaction.atomic():
+        order = _purchase_order_locked(line.order)
+        if order.status != PurchaseOrderStatus.DRAFT:
+            raise IllegalTransition({"status": f"Purchase order {order.pk} is {order.status}; only drafts change."})
+        PurchaseOrderEvent.objects.create(
+            order=order,
+            action="remove line",
+            from_status=order.status,
+            to_status=order.status,
+            note=f"{line.product.sku} × {line.quantity}: {reason}"[:500],
+            user=actor_or_none(user),
+        )
+        PurchaseOrderLine.objects.filter(pk=line.pk).delete()

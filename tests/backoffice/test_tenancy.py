@@ -45,6 +45,9 @@ PAGE_URLS = [
     ("product-detail", lambda o: {"product_id": o["product"].pk}),
     ("purchase-order-list", lambda o: {}),
     ("purchase-order-detail", lambda o: {"order_id": o["order"].pk}),
+    ("suggestion-queue", lambda o: {}),
+    ("job-list", lambda o: {}),
+    ("settings", lambda o: {}),
 ]
 
 
