@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +97,12 @@ def run_forecast_csv(
     features_path: str | Path | None = None,
     quantiles: str | Sequence[float] = DEFAULT_QUANTILES,
     config: EngineConfig | None = None,
+    text_features: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Read, forecast and write the output CSV; return the written frame.
+
+    ``text_features``, when given, turns the checked history into past-only signal features
+    (item_id, date, <columns>) for the engine: ``forecast_csv --texts`` passes the NLP extraction.
 
     ``quantiles`` is the command's percentage text (``"10,50,90"``) or fractions. Every input is
     checked before anything is computed, and the output appears only when the whole run succeeded.
@@ -114,7 +118,16 @@ def run_forecast_csv(
     features = read_covariates_csv(features_path, freq=freq, label="features") if features_path else None
     from forecasting.engine.core import forecast  # the models load only once the inputs are known to be good
 
-    result = forecast(history, horizon=horizon, freq=freq, quantiles=levels, features=features, config=config)
+    signals = text_features(history) if text_features is not None else None
+    result = forecast(
+        history,
+        horizon=horizon,
+        freq=freq,
+        quantiles=levels,
+        features=features,
+        text_features=signals,
+        config=config,
+    )
     frame = result.forecasts.copy()
     frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
     value_columns = [column for column in frame.columns if column not in ("item_id", "date")]

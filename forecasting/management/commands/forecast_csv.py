@@ -1,6 +1,8 @@
 """``manage.py forecast_csv``: demand forecasts from CSV files, with no database.
 
-Contract: ``--history H.csv --horizon N --freq F --output O.csv [--features X.csv] [--quantiles 10,50,90]``.
+Contract: ``--history H.csv --horizon N --freq F --output O.csv [--features X.csv] [--texts T.csv]
+[--quantiles 10,50,90]``. ``--texts`` (text_id,item_id,date,text) runs the text-signal extraction with the
+``NLP_MODEL`` language model and feeds its per-item signals to the engine as past covariates.
 The logic lives in ``forecasting.engine.csv_command.run_forecast_csv``; this command parses arguments
 and turns an ``InputError`` into a one-line ``CommandError`` (non-zero exit, nothing written).
 """
@@ -8,8 +10,11 @@ and turns an ``InputError`` into a one-line ``CommandError`` (non-zero exit, not
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from forecasting.engine.csv_command import DEFAULT_QUANTILES, run_forecast_csv
@@ -47,10 +52,33 @@ class Command(BaseCommand):
             "--features", help="Optional item_id,date,<numeric drivers> CSV covering history and horizon."
         )
         parser.add_argument(
+            "--texts", help="Optional text_id,item_id,date,text CSV of customer texts (signals from NLP_MODEL)."
+        )
+        parser.add_argument(
             "--quantiles", default=DEFAULT_QUANTILES, help=f"Comma-separated percentages (default {DEFAULT_QUANTILES})."
         )
 
+    @staticmethod
+    def _text_features(texts_path: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+        def extract(history: pd.DataFrame) -> pd.DataFrame:
+            from nlp.signals.features import text_features_for_forecast
+            from nlp.signals.loading import set_torch_threads
+
+            set_torch_threads(settings.NLP_TORCH_THREADS)
+            return text_features_for_forecast(
+                texts_path, history, model=settings.NLP_MODEL, precision=settings.NLP_PRECISION
+            ).frame
+
+        return extract
+
     def handle(self, *args: Any, **options: Any) -> None:
+        expected: tuple[type[Exception], ...] = (InputError,)
+        if options["texts"]:
+            # torch and the language model load only when texts are given
+            from nlp.signals.features import TextInputError
+            from nlp.signals.loading import ModelUnavailableError
+
+            expected = (InputError, TextInputError, ModelUnavailableError)
         try:
             frame = run_forecast_csv(
                 options["history"],
@@ -59,7 +87,8 @@ class Command(BaseCommand):
                 output_path=options["output"],
                 features_path=options["features"],
                 quantiles=options["quantiles"],
+                text_features=self._text_features(options["texts"]) if options["texts"] else None,
             )
-        except InputError as error:
+        except expected as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Forecast {frame['item_id'].nunique()} item(s) x {options['horizon']} period(s).")
