@@ -4,13 +4,18 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
 app = Celery("stockpilot")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("default"), Queue("nlp"), Queue("forecasting"))
+# Each queue has its own exchange and routing key: a task routed to one queue lands in that queue only.
+app.conf.task_queues = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("default", "nlp", "forecasting")
+)
+app.conf.task_default_exchange = "default"
+app.conf.task_default_routing_key = "default"
 app.conf.task_routes = {
     "nlp.tasks.*": {"queue": "nlp"},
     "forecasting.tasks.*": {"queue": "forecasting"},

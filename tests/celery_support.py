@@ -34,12 +34,19 @@ def broker(redis_url: str) -> Iterator[None]:
     redis.Redis.from_url(redis_url).flushdb()
     saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
-    app._pool = None
+    _forget_connections()
     try:
         yield
     finally:
         app.conf.update(saved)
-        app._pool = None
+        _forget_connections()
+
+
+def _forget_connections() -> None:
+    """Drop pooled connections and producers made for the previous broker, so the next send uses the new one."""
+    app._pool = None
+    app.amqp._producer_pool = None
+    app.__dict__.pop("backend", None)
 
 
 class Worker:
@@ -99,6 +106,7 @@ class Worker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Celery worker exited early; see {self.log_path}")
             if b"ready." in self.log_path.read_bytes():
+                time.sleep(1)  # let the consumer finish declaring its queues before tests publish
                 return self
             time.sleep(0.2)
         raise RuntimeError(f"Celery worker did not start in 60 s; see {self.log_path}")
