@@ -46,6 +46,8 @@ def _forget_connections() -> None:
     """Drop pooled connections and producers made for the previous broker, so the next send uses the new one."""
     app._pool = None
     app.amqp._producer_pool = None
+    # the result backend is cached per thread: an eager test may already have made the in-memory one
+    app._local.__dict__.pop("backend", None)
     app.__dict__.pop("backend", None)
 
 
