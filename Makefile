@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run install install-dev install-browser test lint typecheck check-services bench migrate demo nlp-model clean
+.PHONY: pipeline run install install-dev install-browser test lint typecheck check-services bench migrate demo nlp-model clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,6 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py load_demo
-	$(PY) manage.py run_pipeline --merchant demo --if-stale
 
 # The language model for text signals: NLP_MODEL when set, else a small GPT-2 built once from the demo
 # shop's own texts (model hubs are often unreachable; see nlp_build_model).
@@ -37,11 +36,15 @@ nlp-model: demo
 	@if [ -z "$$NLP_MODEL" ] && [ ! -f $(NLP_MODEL_DIR)/config.json ]; then \
 		$(PY) manage.py nlp_build_model --merchant demo --output $(NLP_MODEL_DIR); fi
 
-run: nlp-model
+# The first run: texts scored into signals, forecasts, policies and suggestions (skipped when today's is there).
+pipeline: nlp-model
+	$(PY) manage.py run_pipeline --merchant demo --if-stale
+
+run: pipeline
 	@echo ""
 	@echo "  Stockpilot is starting on http://$(HOST):$(PORT)/  — log in as demo / demo"
 	@echo ""
-	NLP_MODEL=$${NLP_MODEL:-$(NLP_MODEL_DIR)} $(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 check-services:
 	@$(PY) scripts/check_services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"

@@ -195,12 +195,13 @@ FORECAST_ENGINE_METHODS = tuple(
 PIPELINE_CHUNK_SIZE = env_int("PIPELINE_CHUNK_SIZE", 500, minimum=1)
 
 # NLP: the causal language model (a hub id or a local directory; `make run` builds one from the demo shop's own
-# texts into var/nlp-model with `manage.py nlp_build_model` and uses it when NLP_MODEL is not set); torch's
+# texts into var/nlp-model with `manage.py nlp_build_model`, used when NLP_MODEL is not set; else gpt2); torch's
 # intra-op threads in each process that scores texts (on shared cores, more threads than free cores collapses
 # throughput, so this is set deliberately: the cores the nlp worker may use, 1 by default); the inference
 # precision (int8: dynamic quantisation of the linear layers, scores within 0.1 nats of fp32; fp32; bf16);
 # and the number of texts per scoring task.
-NLP_MODEL = env_str("NLP_MODEL", "gpt2")
+BUILT_NLP_MODEL = BASE_DIR / "var" / "nlp-model"
+NLP_MODEL = env_str("NLP_MODEL", str(BUILT_NLP_MODEL) if (BUILT_NLP_MODEL / "config.json").is_file() else "gpt2")
 NLP_TORCH_THREADS = env_int("NLP_TORCH_THREADS", 1, minimum=1)
 NLP_PRECISION = env_str("NLP_PRECISION", "int8")
 if NLP_PRECISION not in {"int8", "fp32", "bf16"}:

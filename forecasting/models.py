@@ -37,6 +37,7 @@ class JobRun(models.Model):
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    detail = models.TextField(blank=True, help_text="What the step did, in a sentence or two.")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -98,6 +99,12 @@ class ForecastRun(models.Model):
     is_published = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)
     backtest = models.JSONField(default=dict, blank=True)
+    text_signals = models.JSONField(
+        default=dict, blank=True, help_text="Per scored text: text_id, item_id, date and learned demand signal."
+    )
+    coldstart = models.JSONField(
+        default=dict, blank=True, help_text="Per new product id: weekly units and the similar products behind it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

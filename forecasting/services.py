@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from forecasting.coldstart import coldstart_forecast_frame
 from forecasting.engine import EngineConfig, forecast, quantile_column
 from forecasting.engine.errors import InputError
 from forecasting.models import (
@@ -199,9 +200,11 @@ class PipelinePlan:
 
 
 def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelinePlan:
-    """Mark the run running, create its forecast run and split its products into chunks.
+    """Mark the run running, run its signals step, create its forecast run and split its products into chunks.
 
-    Repeating it for a run already prepared returns the same chunks.
+    Products with sales in the history window are forecast by the engine; active products without any get a
+    cold-start forecast from their most similar products. Repeating it for a run already prepared returns the
+    same chunks.
     """
     job = _require_running(job_id)
     merchant = job.merchant
@@ -209,19 +212,22 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
     with transaction.atomic():
         job = JobRun.objects.select_for_update().get(pk=job.pk)
         _set_status(job, JobStatus.RUNNING)
-        signals = _step(job, "signals")
-        _set_status(signals, JobStatus.RUNNING)
-        # Text signals join the demand frame once the NLP pipeline scores them; until then this step is empty.
-        _set_status(signals, JobStatus.SUCCEEDED)
-        items = planning_items_for_merchant(merchant=merchant, settings=settings)
-        start, end = history_window(today=job.run_date or timezone.localdate())
-        with_history = product_ids_with_sales(merchant=merchant, since=start, until=end)
-        items = items[items["product_id"].isin(with_history)] if not items.empty else items
-        product_ids = [int(pk) for pk in items["product_id"]] if not items.empty else []
-        size = chunk_size or django_settings.PIPELINE_CHUNK_SIZE
-        chunks = [product_ids[i : i + size] for i in range(0, len(product_ids), size)]
-        horizon = planning_horizon(items) if not items.empty else 1
-        ForecastRun.objects.get_or_create(
+    start, end = history_window(today=job.run_date or timezone.localdate())
+    text_signals = _signals_step(job=job, until=end)
+    items = planning_items_for_merchant(merchant=merchant, settings=settings)
+    product_ids = [int(pk) for pk in items["product_id"]] if not items.empty else []
+    with_history = set(product_ids_with_sales(merchant=merchant, since=start, until=end))
+    new_ids = [pk for pk in product_ids if pk not in with_history]
+    coldstart = _coldstart_rates(merchant=merchant, product_ids=new_ids, as_of=end) if new_ids else {}
+    product_ids = [pk for pk in product_ids if pk in with_history or str(pk) in coldstart]
+    size = chunk_size or django_settings.PIPELINE_CHUNK_SIZE
+    chunks = [product_ids[i : i + size] for i in range(0, len(product_ids), size)]
+    horizon = planning_horizon(items) if not items.empty else 1
+    with transaction.atomic():
+        job = JobRun.objects.select_for_update().get(pk=job.pk)
+        if job.status != JobStatus.RUNNING:
+            raise PipelineCancelled(f"Run {job_id} is {job.status}.")
+        ForecastRun.objects.update_or_create(
             job=job,
             defaults={
                 "merchant": merchant,
@@ -229,12 +235,67 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
                 "horizon": horizon,
                 "quantiles": list(FORECAST_QUANTILES),
                 "history_end": end,
+                "text_signals": text_signals,
+                "coldstart": coldstart,
             },
         )
         step = _step(job, "forecast")
-        JobRun.objects.filter(pk=step.pk).update(total=len(chunks))
+        sold = len(with_history & set(product_ids))
+        detail = f"{sold:,} product{'s' if sold != 1 else ''} forecast from their sales"
+        detail += f", {len(coldstart):,} new from similar products." if coldstart else "."
+        JobRun.objects.filter(pk=step.pk).update(total=len(chunks), detail=detail)
         _set_status(step, JobStatus.RUNNING)
     return PipelinePlan(job_id=job.pk, chunks=chunks)
+
+
+def _signals_step(*, job: JobRun, until: datetime.date) -> dict[str, list[object]]:
+    """Score the merchant's texts that the configured language model has not scored yet, then train the
+    text-signal head on the sales so far: the learned signal of every scored text, as columns for the run.
+
+    A model that cannot be loaded is no failure: the step says so and the forecasts rest on sales alone.
+    """
+    from nlp.selectors import text_signal_table_for_merchant
+    from nlp.services import text_signals_score_pending
+    from nlp.signals.loading import ModelUnavailableError
+
+    step = _step(job, "signals")
+    _set_status(step, JobStatus.RUNNING)
+    notes = []
+
+    def progress(done: int, total: int) -> None:
+        JobRun.objects.filter(pk=step.pk).update(done=done, total=total)
+
+    try:
+        scored = text_signals_score_pending(merchant=job.merchant, on_chunk=progress)
+        if scored:
+            notes.append(f"{scored:,} new texts scored by {django_settings.NLP_MODEL}.")
+    except ModelUnavailableError as error:
+        notes.append(f"New texts were not scored: {error}")
+    table = text_signal_table_for_merchant(merchant=job.merchant, until=until)
+    if table is None or table.empty:
+        notes.append("No scored texts about products with sales: forecasts rest on sales alone.")
+        columns: dict[str, list[object]] = {}
+    else:
+        notes.append(f"The demand signal of {len(table):,} texts joins the forecasts.")
+        table = table.assign(date=table["date"].dt.strftime("%Y-%m-%d"))
+        columns = {column: table[column].tolist() for column in table.columns}
+    JobRun.objects.filter(pk=step.pk).update(detail=" ".join(notes)[:5000])
+    _set_status(step, JobStatus.SUCCEEDED)
+    return columns
+
+
+def _coldstart_rates(*, merchant: Merchant, product_ids: list[int], as_of: datetime.date) -> dict[str, object]:
+    """Per new product id (as text): its cold-start rate in units per week and the similar products behind it."""
+    from nlp.representation_selectors import coldstart_estimates_for_merchant
+
+    estimates = coldstart_estimates_for_merchant(merchant=merchant, as_of=as_of, product_ids=product_ids)
+    return {
+        str(found.product_id): {
+            "weekly_units": round(found.estimate.weekly_units, 6),
+            "similar": [[sku, round(float(score), 4)] for _, sku, score in found.similar_products],
+        }
+        for found in estimates
+    }
 
 
 def _history_frame(*, merchant: Merchant, product_ids: list[int], freq: str, end: datetime.date) -> pd.DataFrame:
@@ -276,22 +337,40 @@ def pipeline_chunk_execute(
     items = planning_items_for_merchant(merchant=merchant, product_ids=product_ids, settings=settings)
     forecasts_rows: list[ProductForecast] = []
     policy_rows: list[ProductPolicy] = []
+    metrics: dict[str, float] = {}
+    sold: set[str] = set()
+    new = items.iloc[:0]
     if not items.empty:
         assert run.history_end is not None  # set when the run is prepared
         history = _history_frame(
             merchant=merchant, product_ids=[int(pk) for pk in items["product_id"]], freq=run.freq, end=run.history_end
         )
-        items = items[items["item_id"].isin(set(history["item_id"]))]
-    metrics: dict[str, float] = {}
+        sold = set(history["item_id"])
+        new = items[~items["item_id"].isin(sold) & items["product_id"].astype(str).isin(run.coldstart)]
+        items = items[items["item_id"].isin(sold) | items["item_id"].isin(set(new["item_id"]))]
     if not items.empty:
-        result = forecast(
-            history,
-            horizon=run.horizon,
-            freq=run.freq,
-            quantiles=tuple(run.quantiles),
-            config=engine_config or engine_config_from_settings(),
-        )
-        metrics = backtest_summary(result.backtest.metrics)
+        frames, methods = [], []
+        if sold:
+            result = forecast(
+                history,
+                horizon=run.horizon,
+                freq=run.freq,
+                quantiles=tuple(run.quantiles),
+                text_features=_chunk_text_features(run, history),
+                config=engine_config or engine_config_from_settings(),
+            )
+            metrics = backtest_summary(result.backtest.metrics)
+            frames.append(result.forecasts)
+            methods.append(result.methods)
+        if not new.empty:
+            cold = _coldstart_forecasts(run, new, start=_first_forecast_date(history, run))
+            frames.append(cold)
+            methods.append(pd.DataFrame({"item_id": new["item_id"], "method": "cold start", "segment": "new"}))
+            # a new product has no sales yet: zero demand on the last period keeps it in the plan's history
+            zero = pd.DataFrame({"item_id": new["item_id"], "date": _last_period(history, run), "quantity": 0.0})
+            history = pd.concat([history, zero], ignore_index=True)
+        forecasts_frame = pd.concat(frames, ignore_index=True)
+        methods_frame = pd.concat(methods, ignore_index=True)
         item_frame = validate_items(
             items.drop(columns=["product_id", "supplier_id", "service_floor_override"]).astype(str)
         )
@@ -299,11 +378,11 @@ def pipeline_chunk_execute(
             history,
             item_frame,
             freq=run.freq,
-            forecasts=result.forecasts,
+            forecasts=forecasts_frame,
             options=PlanOptions(horizon=run.horizon, service_floors=_floors(settings)),
         )
         by_sku = items.set_index("item_id")
-        forecasts_rows = _forecast_rows(run, result, by_sku)
+        forecasts_rows = _forecast_rows(run, forecasts_frame, methods_frame, by_sku)
         policy_rows = _policy_rows(job, plan_frame, by_sku)
     with transaction.atomic():
         job = JobRun.objects.select_for_update().get(pk=job.pk)
@@ -377,9 +456,51 @@ def _floors(settings: PolicySettings) -> dict[str, float]:
     return {str(key): float(value) for key, value in (settings.service_floors or {}).items()}
 
 
-def _forecast_rows(run: ForecastRun, result: object, by_sku: pd.DataFrame) -> list[ProductForecast]:
-    frames = result.forecasts  # type: ignore[attr-defined]
-    methods = result.methods.set_index("item_id")  # type: ignore[attr-defined]
+def _chunk_text_features(run: ForecastRun, history: pd.DataFrame) -> pd.DataFrame | None:
+    """The text-signal features of the chunk's products on their history grid, from the run's signal table."""
+    if not run.text_signals:
+        return None
+    from nlp.signals.features import text_features
+
+    table = pd.DataFrame(run.text_signals)
+    table = table[table["item_id"].isin(set(history["item_id"]))]
+    if table.empty:
+        return None
+    table["date"] = pd.to_datetime(table["date"])
+    return text_features(table, history).frame
+
+
+def _last_period(history: pd.DataFrame, run: ForecastRun) -> pd.Timestamp:
+    if not history.empty:
+        return pd.Timestamp(history["date"].max())
+    assert run.history_end is not None
+    end = pd.Timestamp(run.history_end)
+    if run.freq == "D":
+        return end
+    # the last whole week, labelled by its first day (as ``_history_frame`` labels them)
+    return pd.Timestamp(pd.tseries.frequencies.to_offset(run.freq).rollback(end - pd.Timedelta(days=6)))
+
+
+def _first_forecast_date(history: pd.DataFrame, run: ForecastRun) -> pd.Timestamp:
+    last = _last_period(history, run)
+    return last + pd.tseries.frequencies.to_offset(run.freq)
+
+
+def _coldstart_forecasts(run: ForecastRun, new: pd.DataFrame, *, start: pd.Timestamp) -> pd.DataFrame:
+    days = 1 if run.freq == "D" else 7
+    rates = {
+        str(sku): float(run.coldstart[str(pk)]["weekly_units"]) * days / 7  # type: ignore[index]
+        for sku, pk in zip(new["item_id"], new["product_id"], strict=True)
+    }
+    return coldstart_forecast_frame(
+        rates, start=start, horizon=run.horizon, freq=run.freq, quantiles=tuple(run.quantiles)
+    )
+
+
+def _forecast_rows(
+    run: ForecastRun, frames: pd.DataFrame, methods_frame: pd.DataFrame, by_sku: pd.DataFrame
+) -> list[ProductForecast]:
+    methods = methods_frame.set_index("item_id")
     columns = [quantile_column(q) for q in run.quantiles]
     rows = []
     for sku, group in frames.sort_values("date").groupby("item_id", sort=True):

@@ -92,22 +92,31 @@ def text_signals_over_time(*, merchant: Merchant, product: Product, freq: str = 
     return result.reset_index()[columns]
 
 
-def text_features_for_merchant(
-    *, merchant: Merchant, history: pd.DataFrame | None = None, model_name: str | None = None
-) -> TextFeatures | None:
-    """The learned text signal per product (SKU) and day, for the forecasting engine's ``text_features``.
+def text_signal_table_for_merchant(
+    *,
+    merchant: Merchant,
+    model_name: str | None = None,
+    until: datetime.date | None = None,
+    demand: pd.DataFrame | None = None,
+) -> pd.DataFrame | None:
+    """One row per scored text linked to a product: ``text_id``, ``item_id`` (SKU), ``date`` (day written) and
+    the learned demand signal (``LEARNED_SIGNAL``), for ``nlp.signals.features.text_features``.
 
-    Trains the head on the merchant's own demand history (``demand_frame_for_merchant`` unless
-    ``history`` is given) from the stored scores and representations; nothing is re-scored. None when
-    the merchant has no scored texts linked to products.
+    The head is trained on ``demand`` (default: the stored sales up to ``until`` of the products the texts
+    are about), from the stored scores and embeddings; nothing is re-scored. None when the merchant has no
+    usable scored texts linked to products, or no sales for them.
     """
     fingerprint = text_signal_model_fingerprint(merchant=merchant, model_name=model_name)
     if fingerprint is None:
         return None
     signals = [row for row in _signals(merchant, fingerprint) if row.status in USABLE and row.embedding]
+    if until is not None:
+        signals = [row for row in signals if row.text.written_at.date() <= until]
     if not signals:
         return None
-    demand = history if history is not None else demand_frame_for_merchant(merchant=merchant)
+    if demand is None:
+        product_ids = sorted({row.text.product_id for row in signals if row.text.product_id is not None})
+        demand = demand_frame_for_merchant(merchant=merchant, product_ids=product_ids, until=until)
     if demand.empty:
         return None
     table = pd.DataFrame(
@@ -122,4 +131,17 @@ def text_features_for_merchant(
     targets = demand_change_targets(demand, table["item_id"], table["date"])
     fit = fit_demand_head(head_features(embeddings, scores), targets, np.argsort(table["date"].to_numpy()))
     table[LEARNED_SIGNAL] = fit.predictions
+    return table
+
+
+def text_features_for_merchant(
+    *, merchant: Merchant, history: pd.DataFrame | None = None, model_name: str | None = None
+) -> TextFeatures | None:
+    """The learned text signal per product (SKU) and day, for the forecasting engine's ``text_features``,
+    on the grid of ``history`` (default: ``demand_frame_for_merchant``). None when the merchant has no scored
+    texts linked to products (see ``text_signal_table_for_merchant``)."""
+    demand = history if history is not None else demand_frame_for_merchant(merchant=merchant)
+    table = text_signal_table_for_merchant(merchant=merchant, model_name=model_name, demand=demand)
+    if table is None:
+        return None
     return text_features(table, demand)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,6 +181,31 @@ def text_signals_score(*, merchant: Merchant, text_ids: Sequence[int], model_nam
         matched=matched,
         unmatched=unmatched,
     )
+
+
+def texts_pending_scores(*, merchant: Merchant, model_name: str | None = None) -> list[int]:
+    """Ids of the merchant's texts that the configured model (by name) has not scored yet, oldest first."""
+    name = model_name or settings.NLP_MODEL
+    scored = TextSignal.objects.filter(merchant=merchant, model_name=name[:255]).values("text_id")
+    pending = TextDocument.objects.filter(merchant=merchant).exclude(pk__in=scored).order_by("pk")
+    return list(pending.values_list("pk", flat=True))
+
+
+def text_signals_score_pending(
+    *, merchant: Merchant, model_name: str | None = None, on_chunk: Callable[[int, int], None] | None = None
+) -> int:
+    """Score every text the configured model has not scored yet, in chunks of ``NLP_CHUNK_SIZE``; returns how
+    many were scored. ``on_chunk(done, total)`` is called after each chunk. Raises ``ModelUnavailableError``
+    when there is something to score and the model cannot be loaded (no score is written then)."""
+    pending = texts_pending_scores(merchant=merchant, model_name=model_name)
+    size = settings.NLP_CHUNK_SIZE
+    scored = 0
+    for start in range(0, len(pending), size):
+        outcome = text_signals_score(merchant=merchant, text_ids=pending[start : start + size], model_name=model_name)
+        scored += outcome.scored
+        if on_chunk is not None:
+            on_chunk(min(start + size, len(pending)), len(pending))
+    return scored
 
 
 def text_signals_schedule(*, merchant: Merchant, text_ids: Sequence[int]) -> int:

@@ -8,6 +8,7 @@ Pure numpy/pandas, no Django. The steps, each in its own module:
 - ``estimate``: the estimate in log(1 + units) space, the weighted median of the neighbours' units after a
   price adjustment fitted on the references (``fit_price_elasticity``, ``coldstart_estimate``), and its blend
   into a product's own history as that accumulates (``blend_with_history``).
+- ``frame``: a probabilistic forecast frame from those rates for the policy (``coldstart_forecast_frame``).
 
 The similarity matrix comes from ``nlp.representations`` (language-model and TF-IDF product representations).
 """
@@ -23,6 +24,7 @@ from forecasting.coldstart.estimate import (
     coldstart_forecast,
     fit_price_elasticity,
 )
+from forecasting.coldstart.frame import coldstart_forecast_frame
 from forecasting.coldstart.references import ReferenceUnits, own_history_units, reference_units
 from forecasting.coldstart.similarity import Neighbours, nearest
 
@@ -35,6 +37,7 @@ __all__ = [
     "blend_with_history",
     "coldstart_estimate",
     "coldstart_forecast",
+    "coldstart_forecast_frame",
     "fit_price_elasticity",
     "nearest",
     "own_history_units",

@@ -1,0 +1,122 @@
+"""The pipeline's signals step and its new products: texts scored into the run, cold-start forecasts and policies."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from forecasting import services as forecasting_services
+from forecasting.models import ForecastRun, JobRun, ProductForecast, ProductPolicy
+from nlp.models import TextSignal
+from nlp.services import TextInput, texts_create
+from nlp.signals.features import LEARNED_SIGNAL
+from tests.factories import ProductFactory
+from tests.forecasting.pipeline_data import QUICK_METHODS, TODAY, small_merchant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def quick(settings):
+    settings.FORECAST_ENGINE_METHODS = QUICK_METHODS
+    return settings
+
+
+def _texts(merchant):
+    written = [datetime.datetime(2026, 5, day, 10, tzinfo=datetime.UTC) for day in (3, 10, 17, 24)]
+    return texts_create(
+        merchant=merchant,
+        texts=[
+            TextInput("enquiry", "Could we order 40 more of these for our shop?", written[0], sku="P01"),
+            TextInput("review", "Lovely, bought two and will buy again", written[1], sku="P02"),
+            TextInput("review", "Arrived broken, returning it", written[2], sku="P02"),
+            TextInput("message", "When is this back in stock? We need 30", written[3], sku="P04"),
+        ],
+    )
+
+
+def _run(merchant) -> JobRun:
+    job = forecasting_services.pipeline_start(merchant=merchant, queue=False, run_date=TODAY)
+    job = forecasting_services.pipeline_run_inline(job_id=job.pk)
+    assert job.status == "succeeded", job.error
+    return job
+
+
+def test_the_signals_step_scores_new_texts_and_feeds_their_signal_to_the_forecasts(quick, nlp_settings):
+    # given: a shop with four texts about three of its products
+    merchant = small_merchant()
+    texts = _texts(merchant)
+
+    # when: the pipeline runs twice
+    first = _run(merchant)
+    second = _run(merchant)
+
+    # then: the first run scored the texts once and carried their learned signal into its forecast run
+    signals = first.steps.get(kind="signals")
+    assert signals.status == "succeeded"
+    assert signals.detail.startswith(f"4 new texts scored by {nlp_settings.NLP_MODEL}. ")
+    assert signals.detail.endswith("The demand signal of 4 texts joins the forecasts.")
+    assert (signals.done, signals.total) == (4, 4)
+    assert TextSignal.objects.filter(merchant=merchant).count() == 4
+    table = ForecastRun.objects.get(job=first).text_signals
+    assert table["text_id"] == [str(text.pk) for text in texts]
+    assert table["item_id"] == ["P01", "P02", "P02", "P04"]
+    assert table["date"] == ["2026-05-03", "2026-05-10", "2026-05-17", "2026-05-24"]
+    assert len(table[LEARNED_SIGNAL]) == 4
+    # and: the second run found nothing new to score and used the same signal
+    assert second.steps.get(kind="signals").detail == "The demand signal of 4 texts joins the forecasts."
+    assert ForecastRun.objects.get(job=second).text_signals == table
+    assert ProductForecast.objects.filter(run__job=second).count() == 6
+
+
+def test_a_model_that_cannot_load_leaves_the_texts_unscored_and_the_run_succeeds(quick, settings, tmp_path):
+    # given: texts, and a language model directory with nothing in it
+    settings.NLP_MODEL = str(tmp_path / "no-model")
+    merchant = small_merchant()
+    _texts(merchant)
+
+    # when
+    job = _run(merchant)
+
+    # then: the step says why, and the forecasts rest on sales alone
+    detail = job.steps.get(kind="signals").detail
+    assert detail.startswith(f"New texts were not scored: Could not load the language model '{settings.NLP_MODEL}'")
+    assert detail.endswith("No scored texts about products with sales: forecasts rest on sales alone.")
+    assert TextSignal.objects.count() == 0
+    assert ForecastRun.objects.get(job=job).text_signals == {}
+    assert ProductForecast.objects.filter(run__job=job).count() == 6
+
+
+def test_a_new_product_is_forecast_and_planned_from_similar_products(quick, settings):
+    # given: six products with sales (no descriptions alike) and a new one named like one of them
+    settings.NLP_MODEL = ""  # similarity from TF-IDF alone
+    merchant = small_merchant()
+    for index, words in enumerate(("red enamel mug", "oak chopping board", "linen tea towel", "brass door knob")):
+        merchant.products.filter(sku=f"P0{index}").update(name=words.title(), description=f"A {words}.")
+    new = ProductFactory(
+        merchant=merchant,
+        sku="NEW-1",
+        name="Blue Enamel Mug",
+        description="A blue enamel mug.",
+        supplier=merchant.products.get(sku="P00").supplier,
+        unit_cost=Decimal("4.00"),
+        price=Decimal("10.00"),
+    )
+
+    # when
+    job = _run(merchant)
+
+    # then: it gets a flat cold-start forecast from the mug, and a policy and a suggestion like any product
+    run = ForecastRun.objects.get(job=job)
+    estimate = run.coldstart[str(new.pk)]
+    assert estimate["similar"][0][0] == "P00"
+    forecast = ProductForecast.objects.get(run=run, product=new)
+    assert (forecast.method, forecast.segment, forecast.start_date) == ("cold start", "new", datetime.date(2026, 6, 1))
+    daily = round(estimate["weekly_units"] / 7, 4)
+    assert daily > 0
+    assert forecast.mean == [daily] * run.horizon
+    assert forecast.quantiles["p50"][0] <= forecast.quantiles["p90"][0] <= forecast.quantiles["p98"][0]
+    policy = ProductPolicy.objects.get(job=job, product=new)
+    assert (policy.on_hand, policy.on_order) == (0, 0)
+    assert policy.order_quantity > 0
+    assert job.steps.get(kind="forecast").detail == "6 products forecast from their sales, 1 new from similar products."
