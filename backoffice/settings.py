@@ -258,6 +258,8 @@ SPECTACULAR_SETTINGS = {
         "MovementKindEnum": "inventory.models.MovementKind",
         "ImportKindEnum": "integrations.models.ImportKind",
         "WebhookEventEnum": "integrations.models.WebhookEvent",
+        "JobStatusEnum": "forecasting.models.JobStatus",
+        "SuggestionStatusEnum": "forecasting.models.SuggestionStatus",
     },
 }
 

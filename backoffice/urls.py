@@ -7,6 +7,7 @@ from backoffice import health
 api_v1 = [
     path("", include("nlp.api.alternatives")),
     path("", include("inventory.api.urls")),
+    path("", include("forecasting.api.urls")),
     path("", include("nlp.api.urls")),
     path("", include("integrations.api.urls")),
 ]

@@ -667,3 +667,17 @@ def product_policy_settings_list_for_merchant(*, merchant: Merchant) -> QuerySet
 
 def supplier_budgets_for_merchant(*, merchant: Merchant) -> dict[int, Decimal]:
     return dict(SupplierBudget.objects.filter(supplier__merchant=merchant).values_list("supplier_id", "amount"))
+
+
+# The API: published forecasts
+
+
+def product_forecast_list_published(*, merchant: Merchant) -> QuerySet[ProductForecast]:
+    """The forecasts of the merchant's published run, one per product, with the product and the run (none before
+    a run is published); ``sku`` is annotated for filtering and ordering."""
+    return (
+        ProductForecast.objects.filter(run__merchant=merchant, run__is_published=True, product__merchant=merchant)
+        .select_related("product", "run")
+        .annotate(sku=F("product__sku"))
+        .order_by("sku", "id")
+    )

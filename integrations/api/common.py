@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 from rest_framework.viewsets import ViewSetMixin
 
+from forecasting.services import PipelineAlreadyRunning
 from integrations.models import ApiKey, ApiScope
 from integrations.services import IdempotencyConflict, api_key_authenticate
 from inventory.models import Membership, Merchant, Role
@@ -138,9 +139,9 @@ class MerchantRolePermission(BasePermission):
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus the services' errors: a ``ValidationError`` is 400 keyed by field,
-    an illegal transition, an oversell or a reused idempotency key is 409, a too-large body 413."""
-    if isinstance(exc, IllegalTransition | InsufficientStock | IdempotencyConflict):
+    """DRF's handler, plus the services' errors: a ``ValidationError`` is 400 keyed by field, an illegal
+    transition, an oversell, a reused idempotency key or a second pipeline run is 409, a too-large body 413."""
+    if isinstance(exc, IllegalTransition | InsufficientStock | IdempotencyConflict | PipelineAlreadyRunning):
         return Response(
             {"detail": " ".join(_messages(exc)), "code": _conflict_code(exc), "errors": _field_errors(exc)},
             status=status.HTTP_409_CONFLICT,
@@ -170,6 +171,8 @@ def _conflict_code(exc: Exception) -> str:
         return "illegal_transition"
     if isinstance(exc, InsufficientStock):
         return "insufficient_stock"
+    if isinstance(exc, PipelineAlreadyRunning):
+        return "pipeline_already_running"
     return "idempotency_key_reused"
 
 
@@ -242,7 +245,15 @@ ERROR_COMPONENTS = {
         "type": "object",
         "properties": {
             "detail": {"type": "string"},
-            "code": {"type": "string", "enum": ["illegal_transition", "insufficient_stock", "idempotency_key_reused"]},
+            "code": {
+                "type": "string",
+                "enum": [
+                    "illegal_transition",
+                    "insufficient_stock",
+                    "idempotency_key_reused",
+                    "pipeline_already_running",
+                ],
+            },
             "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
         },
         "required": ["detail", "code"],

@@ -5,6 +5,7 @@ acme's objects in the URL are 404 for them, ids in a body are field errors (400)
 request (any 4xx) writes nothing.
 """
 
+import datetime
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from forecasting.models import ForecastRun, JobRun, ProductForecast, ReplenishmentSuggestion
+from forecasting.services import pipeline_start
 from integrations.models import ApiKey, ImportJob, WebhookDelivery, WebhookEndpoint
 from integrations.services import csv_import_run, webhook_endpoint_create
 from inventory import services
@@ -28,6 +31,7 @@ from inventory.selectors import stock_ledger_mismatches
 from nlp.models import TextDocument
 from nlp.services import TextInput, texts_create
 from tests.api.conftest import key_client
+from tests.backoffice.queue_data import published_queue
 
 ROLES = ["anonymous", "outsider", "viewer", "buyer", "admin"]
 
@@ -61,6 +65,18 @@ def world(shop, mug, other_shop) -> World:
     endpoint = webhook_endpoint_create(
         merchant=merchant, url="http://127.0.0.1:9/hook", events=["purchase_order.approved"]
     )
+    # a published pipeline run (finished: none is active) with open suggestions of Q0000 and Q0001
+    published_queue(merchant, lines=2, suppliers=1)
+    suggestion = ReplenishmentSuggestion.objects.get(merchant=merchant, product__sku="Q0000")
+    forecast = ProductForecast.objects.create(
+        run=ForecastRun.objects.get(merchant=merchant, is_published=True),
+        product=suggestion.product,
+        start_date=datetime.date(2026, 6, 1),
+        mean=[1.0, 2.0],
+        quantiles={"p10": [0.0, 1.0], "p90": [2.0, 3.0]},
+        method="ets",
+        segment="smooth",
+    )
     clients = {"anonymous": APIClient(), "outsider": key_client(other_shop.admin)}
     for role in ("viewer", "buyer", "admin"):
         clients[role] = shop.client(role)
@@ -81,6 +97,9 @@ def world(shop, mug, other_shop) -> World:
             "text": text,
             "job": job,
             "endpoint": endpoint,
+            "suggestion": suggestion,
+            "forecast": forecast,
+            "pipeline": suggestion.job,
             **{f"po_{state}": order for state, order in orders.items()},
         },
         clients=clients,
@@ -96,7 +115,13 @@ def _csv(o):
     return {"kind": "products", "file": io.BytesIO(b"sku,name,unit_cost,price\nCSV-1,From CSV,1.00,2.00\n")}
 
 
-# (name, method, path, body, {role: status}); statuses in ROLES order.
+def _active_run_cancel(o):
+    """A queued run made just before the call: the world has none, so that starting one succeeds."""
+    job = pipeline_start(merchant=o["product"].merchant, queue=False)
+    return f"/api/v1/jobs/{job.pk}/cancel/"
+
+
+# (name, method, path, body, {role: status}); statuses in ROLES order. A path or body may make what it needs.
 CASES = [
     ("products list", "get", lambda o: "/api/v1/products/", None, [401, 200, 200, 200, 200]),
     ("products create", "post", lambda o: "/api/v1/products/", _product_body, [401, 201, 403, 403, 201]),
@@ -276,6 +301,41 @@ CASES = [
         None,
         [401, 404, 403, 403, 200],
     ),
+    ("forecasts list", "get", lambda o: "/api/v1/forecasts/", None, [401, 200, 200, 200, 200]),
+    ("forecasts retrieve", "get", lambda o: f"/api/v1/forecasts/{o['forecast'].pk}/", None, [401, 404, 200, 200, 200]),
+    ("suggestions list", "get", lambda o: "/api/v1/suggestions/", None, [401, 200, 200, 200, 200]),
+    (
+        "suggestions retrieve",
+        "get",
+        lambda o: f"/api/v1/suggestions/{o['suggestion'].pk}/",
+        None,
+        [401, 404, 200, 200, 200],
+    ),
+    (
+        "suggestion approve",
+        "post",
+        lambda o: f"/api/v1/suggestions/{o['suggestion'].pk}/approve/",
+        lambda o: {},
+        [401, 404, 403, 200, 200],
+    ),
+    (
+        "suggestion reject",
+        "post",
+        lambda o: f"/api/v1/suggestions/{o['suggestion'].pk}/reject/",
+        lambda o: {"reason": "Discontinued"},
+        [401, 404, 403, 200, 200],
+    ),
+    (
+        "suggestion quantity",
+        "post",
+        lambda o: f"/api/v1/suggestions/{o['suggestion'].pk}/quantity/",
+        lambda o: {"quantity": 18},
+        [401, 404, 403, 200, 200],
+    ),
+    ("jobs list", "get", lambda o: "/api/v1/jobs/", None, [401, 200, 200, 200, 200]),
+    ("jobs retrieve", "get", lambda o: f"/api/v1/jobs/{o['pipeline'].pk}/", None, [401, 404, 200, 200, 200]),
+    ("jobs start", "post", lambda o: "/api/v1/jobs/", lambda o: {}, [401, 202, 403, 202, 202]),
+    ("jobs cancel", "post", _active_run_cancel, lambda o: {}, [401, 404, 403, 200, 200]),
     ("token revoke", "delete", lambda o: "/api/v1/auth/token/", None, [401, 204, 204, 204, 204]),
 ]
 
@@ -291,6 +351,7 @@ WRITTEN = [
     WebhookEndpoint,
     WebhookDelivery,
     ApiKey,
+    JobRun,
 ]
 
 
@@ -311,9 +372,10 @@ def _call(client: APIClient, method: str, path: str, body: Any):
 def test_endpoint_status_by_role(world, role, name, method, path, body, expected):
     # given
     client = world.clients[role]
+    url, payload = path(world.objects), body(world.objects) if body else None
     before = _counts()
     # when
-    response = _call(client, method, path(world.objects), body(world.objects) if body else None)
+    response = _call(client, method, url, payload)
     # then
     assert response.status_code == expected[ROLES.index(role)], response.content
     if response.status_code >= 400:
@@ -344,6 +406,9 @@ def test_cross_merchant_object_ids_are_404_on_every_detail_route(world, other_sh
         f"/api/v1/imports/{o['job'].pk}/",
         f"/api/v1/webhooks/{o['endpoint'].pk}/",
         f"/api/v1/webhooks/{o['endpoint'].pk}/deliveries/",
+        f"/api/v1/forecasts/{o['forecast'].pk}/",
+        f"/api/v1/suggestions/{o['suggestion'].pk}/",
+        f"/api/v1/jobs/{o['pipeline'].pk}/",
     ]
     for path in paths:
         assert client.get(path).status_code == 404, path

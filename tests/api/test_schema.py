@@ -43,6 +43,16 @@ EXPECTED_PATHS = {
     "/api/v1/webhooks/",
     "/api/v1/webhooks/{id}/",
     "/api/v1/webhooks/{id}/deliveries/",
+    "/api/v1/forecasts/",
+    "/api/v1/forecasts/{id}/",
+    "/api/v1/suggestions/",
+    "/api/v1/suggestions/{id}/",
+    "/api/v1/suggestions/{id}/approve/",
+    "/api/v1/suggestions/{id}/reject/",
+    "/api/v1/suggestions/{id}/quantity/",
+    "/api/v1/jobs/",
+    "/api/v1/jobs/{id}/",
+    "/api/v1/jobs/{id}/cancel/",
 }
 
 
@@ -76,6 +86,10 @@ def test_every_operation_documents_its_errors(openapi):
     assert approve["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Conflict"
     }
+    conflict = {"$ref": "#/components/schemas/Conflict"}
+    for path in ("/api/v1/suggestions/{id}/approve/", "/api/v1/jobs/", "/api/v1/jobs/{id}/cancel/"):
+        assert openapi["paths"][path]["post"]["responses"]["409"]["content"]["application/json"]["schema"] == conflict
+    assert "202" in openapi["paths"]["/api/v1/jobs/"]["post"]["responses"]
     product = openapi["components"]["schemas"]["Product"]["properties"]
     assert product["price"] == {"type": "string", "format": "decimal", "pattern": product["price"]["pattern"]}
 
