@@ -102,6 +102,7 @@ class ForecastRun(models.Model):
     text_signals = models.JSONField(
         default=dict, blank=True, help_text="Per scored text: text_id, item_id, date and learned demand signal."
     )
+    products = models.PositiveIntegerField(default=0, help_text="Products the run forecasts, over all its chunks.")
     coldstart = models.JSONField(
         default=dict, blank=True, help_text="Per new product id: weekly units and the similar products behind it."
     )

@@ -10,6 +10,7 @@ draft purchase orders, and the run's forecasts become the ones the merchant sees
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import time
@@ -237,6 +238,7 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
                 "history_end": end,
                 "text_signals": text_signals,
                 "coldstart": coldstart,
+                "products": len(product_ids),
             },
         )
         step = _step(job, "forecast")
@@ -357,7 +359,7 @@ def pipeline_chunk_execute(
                 freq=run.freq,
                 quantiles=tuple(run.quantiles),
                 text_features=_chunk_text_features(run, history),
-                config=engine_config or engine_config_from_settings(),
+                config=dataclasses.replace(engine_config or engine_config_from_settings(), job_items=run.products),
             )
             metrics = backtest_summary(result.backtest.metrics)
             frames.append(result.forecasts)

@@ -21,6 +21,11 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, default=dict, help_text='Per scored text: text_id, item_id, date and learned demand signal.'),
         ),
         migrations.AddField(
+            model_name='forecastrun',
+            name='products',
+            field=models.PositiveIntegerField(default=0, help_text='Products the run forecasts, over all its chunks.'),
+        ),
+        migrations.AddField(
             model_name='jobrun',
             name='detail',
             field=models.TextField(blank=True, help_text='What the step did, in a sentence or two.'),

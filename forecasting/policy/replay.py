@@ -129,8 +129,9 @@ def simulate(
         np.shape(shortage_cost),
         np.shape(order_cost),
     )
-    lead_values = np.unique(leads)
-    width = max(int(lead_values.max()) + 2, arrivals.shape[-1])
+    longest = int(leads.max())
+    single_lead = longest == int(leads.min())
+    width = max(longest + 2, arrivals.shape[-1])
     # Slot w of the buffer holds what arrives at the start of every period t with t % width == w.
     buffer = np.zeros((width, *shape), dtype=dtype)
     buffer[: arrivals.shape[-1]] = np.moveaxis(np.broadcast_to(arrivals, (*shape, arrivals.shape[-1])), -1, 0)
@@ -142,8 +143,12 @@ def simulate(
     units: np.ndarray = np.zeros(shape, dtype=dtype)
     first: np.ndarray = np.zeros(shape, dtype=dtype)
     every_period = bool((review == 1).all())
+    flat_buffer = buffer.reshape(width, -1)
+    by_period = np.ascontiguousarray(np.moveaxis(demand, -1, 0))  # demand[..., t] as one contiguous block
+    shortfall: np.ndarray = np.empty(shape, dtype=dtype)
     for t in range(periods):
-        if t > 0 or initial_review:
+        due = every_period or bool((t % review == 0).any())
+        if (t > 0 or initial_review) and (due or (t == 0 and first_order is not None)):
             quantity: np.ndarray
             if t == 0 and first_order is not None:
                 quantity = np.broadcast_to(np.asarray(first_order, dtype=dtype), shape)
@@ -165,11 +170,14 @@ def simulate(
             if t == 0:
                 first = np.broadcast_to(quantity, shape).copy()
             lead_now = leads[..., min(t, leads.shape[-1] - 1)]
-            if len(lead_values) == 1:
-                buffer[(t + int(lead_values[0])) % width, ...] += quantity
+            if single_lead:
+                buffer[(t + longest) % width, ...] += quantity
             else:
-                for value in lead_values:
-                    buffer[(t + int(value)) % width, ...] += quantity * (lead_now == value)
+                # each element's order lands in the one slot its own lead time picks; orders are sparse
+                amounts = np.broadcast_to(quantity, shape).reshape(-1)
+                placed = np.flatnonzero(amounts)
+                slots = np.broadcast_to((t + lead_now) % width, shape).reshape(-1)
+                flat_buffer[slots[placed], placed] += amounts[placed]
             outstanding += quantity
             orders += quantity > 0
             units += quantity
@@ -177,8 +185,10 @@ def simulate(
         stock += received
         outstanding -= received
         received[...] = 0.0
-        wanted = demand[..., t]
-        lost += np.maximum(wanted - stock, 0.0)
+        wanted = by_period[t]
+        np.subtract(wanted, stock, out=shortfall)
+        np.maximum(shortfall, 0.0, out=shortfall)
+        lost += shortfall
         stock -= wanted
         np.maximum(stock, 0.0, out=stock)
         stock_sum += stock
