@@ -206,3 +206,13 @@ def test_bad_horizon_and_quantiles_raise_input_error():
         forecast(history, horizon=0, freq="D")
     with pytest.raises(InputError, match="between 0 and 1"):
         forecast(history, horizon=2, freq="D", quantiles=(0.5, 1.5))
+
+
+def test_a_chunk_of_a_large_job_gets_the_large_input_settings_with_rows_per_item():
+    alone = EngineConfig().resolve(items=500, periods=730)
+    in_job = EngineConfig(job_items=100_000).resolve(items=500, periods=730)
+    whole = EngineConfig().resolve(items=100_000, periods=730)
+
+    assert (alone.folds, "ets" in alone.methods, alone.gbm_max_rows, alone.gbm_rounds) == (2, True, 400_000, 250)
+    assert (in_job.folds, "ets" in in_job.methods, in_job.gbm_max_rows, in_job.gbm_rounds) == (1, False, 30_000, 120)
+    assert (whole.folds, whole.gbm_max_rows, whole.gbm_rounds) == (1, 600_000, 120)
