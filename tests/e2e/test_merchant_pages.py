@@ -9,11 +9,12 @@ from playwright.sync_api import expect
 from forecasting import services as forecasting_services
 from forecasting.models import ReplenishmentSuggestion
 from inventory import services
+from inventory.demo import demo_load
 from inventory.models import Role
 from tests.backoffice.queue_data import published_queue
 from tests.e2e.conftest import log_in
 from tests.factories import MerchantFactory
-from tests.forecasting.pipeline_data import QUICK_METHODS, TODAY, small_merchant
+from tests.forecasting.pipeline_data import QUICK_METHODS, TODAY
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -25,14 +26,21 @@ def _user(merchant, username: str, role: str):
 
 
 def test_buyer_edits_and_approves_then_receives_and_stock_rises(new_page, screenshot, settings):
-    # given: the demo buyer's shop with a published pipeline run
+    # given: the demo shop (real UCI sales, its buyer demo / demo) with a published pipeline run
     settings.FORECAST_ENGINE_METHODS = QUICK_METHODS
-    merchant = small_merchant(slug="demo")
-    _user(merchant, "demo", Role.BUYER)
+    merchant = demo_load(today=TODAY).merchant
     job = forecasting_services.pipeline_start(merchant=merchant, queue=False, run_date=TODAY)
     assert forecasting_services.pipeline_run_inline(job_id=job.pk).status == "succeeded"
-    line = ReplenishmentSuggestion.objects.filter(merchant=merchant, product__sku="P03").get()
-    new_quantity = line.quantity + line.product.case_pack
+    line = (
+        ReplenishmentSuggestion.objects.filter(merchant=merchant, status="open")
+        .select_related("product", "supplier")
+        .order_by("supplier__name", "product__sku")
+        .first()
+    )
+    assert line is not None
+    sku = line.product.sku
+    new_quantity = line.quantity + max(line.product.case_pack, 1)
+    on_hand = sum(level.on_hand for level in line.product.stock_levels.filter(warehouse__code="MAIN"))
     page = new_page()
 
     # when: the buyer logs in and looks around
@@ -41,7 +49,7 @@ def test_buyer_edits_and_approves_then_receives_and_stock_rises(new_page, screen
     screenshot(page, "01-dashboard")
     page.get_by_role("link", name="Products", exact=True).click()
     screenshot(page, "02-products")
-    page.get_by_role("link", name="P03").click()
+    page.get_by_role("link", name=sku, exact=True).first.click()
     page.wait_for_function("() => document.querySelector('#demand-chart').width > 0")
     screenshot(page, "03-product")
 
@@ -51,33 +59,33 @@ def test_buyer_edits_and_approves_then_receives_and_stock_rises(new_page, screen
     page.locator(f"#line-{line.pk} summary").click()
     expect(page.locator(f"#line-{line.pk} .replay")).to_be_visible()
     screenshot(page, "04-approval-queue")
-    page.get_by_label("Quantity P03").fill(str(new_quantity))
-    page.get_by_test_id("approve-P03").click()
-    expect(page.locator(".messages")).to_contain_text(f"P03 changed to {new_quantity} units.")
+    page.get_by_label(f"Quantity {sku}", exact=True).fill(str(new_quantity))
+    page.get_by_test_id(f"approve-{sku}").click()
+    expect(page.locator(".messages")).to_contain_text(f"{sku} changed to {new_quantity} units.")
     expect(page.locator(f"#line-{line.pk}")).to_contain_text("Approved")
     page.get_by_test_id(f"approve-order-{line.supplier_id}").click()
 
     # then: the purchase order appears, approved, with who decided what
     expect(page.locator("#po-status")).to_have_text("Approved")
     expect(page.locator("#decisions")).to_contain_text("demo")
-    expect(page.locator("#po-history")).to_contain_text(f"P03: {line.quantity} → {new_quantity}")
+    expect(page.locator("#po-history")).to_contain_text(f"{sku}: {line.quantity} → {new_quantity}")
     screenshot(page, "05-purchase-order-approved")
     page.get_by_role("link", name="Purchase orders").click()
     expect(page.get_by_role("link", name=f"PO-{line.purchase_order_id}")).to_be_visible()
     screenshot(page, "06-purchase-orders")
 
-    # when: it is sent and received in full
+    # when: it is sent and the edited line is received in full
     page.get_by_role("link", name=f"PO-{line.purchase_order_id}").click()
     page.get_by_role("button", name="Mark as sent").click()
     expect(page.locator("#po-status")).to_have_text("Sent")
-    page.get_by_label(re.compile(r"^P03 ")).fill(str(new_quantity))
+    page.get_by_label(re.compile(rf"^{re.escape(sku)} ")).fill(str(new_quantity))
     page.get_by_role("button", name="Receive into stock").click()
-    expect(page.get_by_test_id("received-P03")).to_have_text(str(new_quantity))
+    expect(page.get_by_test_id(f"received-{sku}")).to_have_text(str(new_quantity))
     screenshot(page, "07-purchase-order-received")
 
     # then: the product's stock rose by what arrived
-    page.get_by_role("link", name="P03").first.click()
-    expect(page.get_by_test_id("on-hand-MAIN")).to_have_text(str(new_quantity))
+    page.get_by_role("link", name=sku, exact=True).first.click()
+    expect(page.get_by_test_id("on-hand-MAIN")).to_have_text(f"{on_hand + new_quantity:,}")
     page.get_by_role("link", name="Jobs").click()
     expect(page.get_by_test_id("job-status").first).to_have_text("Succeeded")
     screenshot(page, "08-jobs")
