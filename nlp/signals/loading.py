@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,8 +116,28 @@ def load_language_model(name: str, *, precision: str = "int8") -> LanguageModel:
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}.")
+    key = (os.fspath(name), precision)
     with _lock:
-        return _load(os.fspath(name), precision)
+        failed = _hub_failures.get(key)
+        if failed is not None and time.monotonic() - failed[0] < HUB_RETRY_SECONDS:
+            raise ModelUnavailableError(failed[1])
+        try:
+            return _load(*key)
+        except ModelUnavailableError as error:
+            if not _looks_local(key[0]):
+                _hub_failures[key] = (time.monotonic(), str(error))
+            raise
+
+
+# A hub that cannot be reached costs about a minute of retries per attempt: a failed hub id is not asked
+# again in this process for this long (a local directory is always looked at again).
+HUB_RETRY_SECONDS = 600.0
+_hub_failures: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def _looks_local(name: str) -> bool:
+    path = Path(name).expanduser()
+    return path.exists() or path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
 
 
 @functools.lru_cache(maxsize=4)
@@ -126,7 +147,7 @@ def _load(name: str, precision: str) -> LanguageModel:
     if not name:
         raise ModelUnavailableError(f"No language model is configured. {BUILD_HINT}")
     path = Path(name).expanduser()
-    looks_local = path.exists() or path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
+    looks_local = _looks_local(name)
     if looks_local and not (path / "config.json").is_file():
         raise ModelUnavailableError(f"Could not load the language model {name!r}: no saved model there. {BUILD_HINT}")
     try:

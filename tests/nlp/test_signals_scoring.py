@@ -80,3 +80,23 @@ def test_a_model_that_cannot_be_loaded_names_both_ways_out(tmp_path):
     message = str(error.value)
     assert "NLP_MODEL" in message
     assert "nlp_build_model" in message
+
+
+def test_an_unreachable_hub_model_is_not_asked_for_again_at_once(monkeypatch, tmp_path):
+    from nlp.signals import loading
+
+    calls: list[str] = []
+    real_load = loading._load
+
+    def counted(name: str, precision: str):
+        calls.append(name)
+        return real_load(name, precision)
+
+    monkeypatch.setattr(loading, "_load", counted)
+    monkeypatch.setattr(loading, "_hub_failures", {})
+    for name in ("no-such-owner/no-such-model", "no-such-owner/no-such-model", str(tmp_path), str(tmp_path)):
+        with pytest.raises(ModelUnavailableError, match="Could not load the language model"):
+            load_language_model(name, precision="fp32")
+
+    # the hub id was tried once; the local directory every time, as a model may have been saved there since
+    assert calls == ["no-such-owner/no-such-model", str(tmp_path), str(tmp_path)]
