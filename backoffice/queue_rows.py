@@ -18,6 +18,7 @@ from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from backoffice.explanations import PolicyExplanations
 from forecasting.models import SuggestionStatus
 from forecasting.selectors import QueueLine, SupplierOrderGroup
 
@@ -141,6 +142,7 @@ def _bind(template: str, values: dict[str, str]) -> str:
 def queue_rows(group: SupplierOrderGroup, context: QueueRowContext) -> SafeString:
     """The ``<tr>`` elements of one supplier's lines."""
     number = NumberFormat()
+    explain = PolicyExplanations()
     statuses = {value: escape(label) for value, label in SuggestionStatus.choices}
     shared = {
         "products_base": escape(context.products_base),
@@ -154,7 +156,7 @@ def queue_rows(group: SupplierOrderGroup, context: QueueRowContext) -> SafeStrin
     editable = context.can_approve and group.is_draft
     parts = []
     for line in group.lines:
-        fields = _line_fields(line, number, budget_cut_label)
+        fields = _line_fields(line, number, budget_cut_label, explain)
         fields["why"] = why.format(**fields)
         if editable and line.status == SuggestionStatus.OPEN:
             errors = context.errors if line.id == context.failed_id and context.errors else None
@@ -183,7 +185,9 @@ def _local(moment: datetime.datetime) -> datetime.datetime:
     return timezone.localtime(moment) if timezone.is_aware(moment) else moment
 
 
-def _line_fields(line: QueueLine, number: NumberFormat, budget_cut_label: str) -> dict[str, Any]:
+def _line_fields(
+    line: QueueLine, number: NumberFormat, budget_cut_label: str, explain: PolicyExplanations
+) -> dict[str, Any]:
     return {
         "id": line.id,
         "status": escape(line.status),
@@ -203,7 +207,7 @@ def _line_fields(line: QueueLine, number: NumberFormat, budget_cut_label: str) -
         "moq": line.moq,
         "case_pack": line.case_pack,
         "budget_cut": (f"<dt>{budget_cut_label}</dt><dd>{number(line.budget_cut)}</dd>" if line.budget_cut else ""),
-        "explanation": escape(line.explanation),
+        "explanation": escape(explain(line.explanation)),
     }
 
 

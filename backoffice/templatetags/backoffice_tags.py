@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.explanations import policy_explanation
 from inventory.models import PurchaseOrderStatus
 
 register = template.Library()
@@ -54,3 +55,9 @@ def step_name(kind: str) -> Any:
 @register.filter
 def trigger_name(trigger: str) -> Any:
     return TRIGGERS.get(trigger, trigger)
+
+
+@register.filter
+def explanation(text: str) -> str:
+    """A policy's or suggestion's stored English explanation in the active language."""
+    return policy_explanation(text)
