@@ -205,10 +205,17 @@ def webhook_event_emit(*, merchant: Merchant, event: str, payload: dict[str, Any
     surrounding transaction commits (at once when there is none), so a rolled-back change
     announces nothing. Call it from the code path that made the change.
     """
+    return webhook_events_emit(merchant=merchant, event=event, payloads=[payload])
+
+
+def webhook_events_emit(*, merchant: Merchant, event: str, payloads: Sequence[dict[str, Any]]) -> list[WebhookDelivery]:
+    """Queue one ``event`` per payload, like ``webhook_event_emit``, with one query for the endpoints and one insert."""
     from integrations.tasks import webhook_delivery_send_task
 
     if event not in WebhookEvent.values:
         raise ValidationError({"event": f"Unknown event {event!r}."})
+    if not payloads:
+        return []
     endpoints = [
         endpoint
         for endpoint in WebhookEndpoint.objects.filter(merchant=merchant, is_active=True).order_by("pk")
@@ -216,9 +223,9 @@ def webhook_event_emit(*, merchant: Merchant, event: str, payload: dict[str, Any
     ]
     if not endpoints:
         return []
-    body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    bodies = [json.loads(json.dumps(payload, cls=DjangoJSONEncoder)) for payload in payloads]
     deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint=endpoint, event=event, payload=body) for endpoint in endpoints]
+        [WebhookDelivery(endpoint=endpoint, event=event, payload=body) for body in bodies for endpoint in endpoints]
     )
     for delivery in deliveries:
         transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk))

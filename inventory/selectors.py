@@ -15,6 +15,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -126,6 +127,69 @@ def on_order_by_product(*, merchant: Merchant) -> dict[int, int]:
         .annotate(outstanding=Sum(F("quantity") - F("quantity_received")))
     )
     return {row["product_id"]: int(row["outstanding"] or 0) for row in rows}
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    """One product's stock summed over warehouses, and its units on order."""
+
+    product_id: int
+    sku: str
+    available: int  # on hand − allocated
+    on_order: int
+
+    @property
+    def position(self) -> int:
+        """The inventory position the policy compares with its reorder point: on hand − allocated + on order."""
+        return self.available + self.on_order
+
+
+def product_stock_for_products(*, merchant: Merchant, product_ids: Iterable[int]) -> dict[int, ProductStock]:
+    """Stock and units on order of the given products of ``merchant``, in one query (a product without stock has 0)."""
+    available = (
+        StockLevel.objects.filter(product=OuterRef("pk"))
+        .values("product")
+        .annotate(units=Sum(F("on_hand") - F("allocated")))
+        .values("units")
+    )
+    on_order = (
+        PurchaseOrderLine.objects.filter(product=OuterRef("pk"), order__status__in=ON_ORDER_STATUSES)
+        .values("product")
+        .annotate(units=Sum(F("quantity") - F("quantity_received")))
+        .values("units")
+    )
+    rows = (
+        Product.objects.filter(merchant=merchant, pk__in=set(product_ids))
+        .annotate(
+            available_units=Coalesce(Subquery(available, output_field=IntegerField()), 0),
+            on_order_units=Coalesce(Subquery(on_order, output_field=IntegerField()), 0),
+        )
+        .values_list("pk", "sku", "available_units", "on_order_units")
+    )
+    return {
+        pk: ProductStock(product_id=pk, sku=sku, available=int(units), on_order=int(ordered))
+        for pk, sku, units, ordered in rows
+    }
+
+
+def back_in_stock_dates_for_products(
+    *, merchant: Merchant, product_ids: Iterable[int], exclude_order_id: int | None = None
+) -> dict[int, datetime.date]:
+    """The earliest expected date among the open purchase orders with units of each product still to receive.
+
+    Products no such order expects are left out. ``exclude_order_id`` leaves one order out of the count.
+    """
+    lines = PurchaseOrderLine.objects.filter(
+        order__merchant=merchant,
+        order__status__in=OPEN_PURCHASE_ORDER_STATUSES,
+        order__expected_at__isnull=False,
+        product_id__in=set(product_ids),
+        quantity__gt=F("quantity_received"),
+    )
+    if exclude_order_id is not None:
+        lines = lines.exclude(order_id=exclude_order_id)
+    earliest = lines.values("product_id").annotate(earliest=Min("order__expected_at"))
+    return dict(earliest.values_list("product_id", "earliest"))
 
 
 def purchase_order_list_for_merchant(*, merchant: Merchant, status: str | None = None) -> QuerySet[PurchaseOrder]:

@@ -13,7 +13,7 @@ no backorders.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -25,7 +25,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from inventory import events
 from inventory.models import (
+    ON_ORDER_STATUSES,
+    OPEN_PURCHASE_ORDER_STATUSES,
     Membership,
     Merchant,
     MovementKind,
@@ -266,6 +269,20 @@ def _levels_locked(*, merchant: Merchant, pairs: Iterable[tuple[int, int]]) -> d
     return {pair: levels[pair] for pair in wanted}
 
 
+def _position_changed(*, merchant: Merchant, deltas: Iterable[tuple[int, int]]) -> None:
+    """Announce how each product's inventory position moved (``inventory.events.inventory_positions_changed``).
+
+    ``deltas`` are (product_id, signed units) pairs; they are summed per product and products whose position
+    did not move (a transfer between warehouses) are left out. Call inside the transaction of the change.
+    """
+    totals: dict[int, int] = {}
+    for product_id, delta in deltas:
+        totals[product_id] = totals.get(product_id, 0) + delta
+    changes = [events.PositionChange(product_id, delta) for product_id, delta in sorted(totals.items()) if delta]
+    if changes:
+        events.inventory_positions_changed(merchant=merchant, changes=changes)
+
+
 @dataclass(frozen=True)
 class StockChange:
     product: Product
@@ -356,6 +373,7 @@ def stock_adjust(
             user=user,
             check_available=False,
         )
+        _position_changed(merchant=merchant, deltas=[(product.pk, quantity)])
     return movement
 
 
@@ -385,6 +403,7 @@ def stock_set(
             user=user,
             check_available=False,
         )
+        _position_changed(merchant=merchant, deltas=[(product.pk, delta)])
     return movement
 
 
@@ -403,18 +422,21 @@ def stock_transfer(
     _quantity(quantity, field="quantity")
     if source.pk == destination.pk:
         raise ValidationError({"destination": "Source and destination are the same warehouse."})
+    changes = [
+        StockChange(product, source, -quantity, MovementKind.TRANSFER),
+        StockChange(product, destination, quantity, MovementKind.TRANSFER),
+    ]
     with transaction.atomic():
-        return _apply_stock_changes(
+        movements = _apply_stock_changes(
             merchant=merchant,
-            changes=[
-                StockChange(product, source, -quantity, MovementKind.TRANSFER),
-                StockChange(product, destination, quantity, MovementKind.TRANSFER),
-            ],
+            changes=changes,
             reference=reference or f"transfer {source.code}→{destination.code}",
             note="",
             user=user,
             check_available=True,
         )
+        _position_changed(merchant=merchant, deltas=[(change.product.pk, change.quantity) for change in changes])
+    return movements
 
 
 def stock_allocate(*, merchant: Merchant, product: Product, warehouse: Warehouse, quantity: int) -> StockLevel:
@@ -432,6 +454,7 @@ def stock_allocate(*, merchant: Merchant, product: Product, warehouse: Warehouse
             )
         StockLevel.objects.filter(pk=level.pk).update(allocated=F("allocated") + quantity)
         level.refresh_from_db()
+        _position_changed(merchant=merchant, deltas=[(product.pk, -quantity)])
     return level
 
 
@@ -497,6 +520,7 @@ def sales_order_record(
                 user=user,
                 check_available=True,
             )
+            _position_changed(merchant=merchant, deltas=[(p.pk, -q) for p, q, _ in parsed])
     except IntegrityError:
         # Another request recorded the same order between our check and our insert.
         concurrent = SalesOrder.objects.filter(merchant=merchant, channel=channel, external_id=external_id).first()
@@ -561,6 +585,29 @@ def _purchase_order_locked(order: PurchaseOrder) -> PurchaseOrder:
     return PurchaseOrder.objects.select_for_update().select_related("supplier").get(pk=order.pk)
 
 
+def _arrival_dates(order: PurchaseOrder, lines: Iterable[PurchaseOrderLine]) -> dict[int, datetime.date]:
+    """The date ``order`` expects each product it still has units of to receive; none while undated or closed.
+
+    ``lines`` is only read when the order has a date and is open, so a queryset costs nothing otherwise.
+    """
+    if order.status not in OPEN_PURCHASE_ORDER_STATUSES or order.expected_at is None:
+        return {}
+    return {line.product_id: order.expected_at for line in lines if line.quantity_outstanding > 0}
+
+
+def _arrivals_changed(
+    *, order: PurchaseOrder, before: Mapping[int, datetime.date], after: Mapping[int, datetime.date]
+) -> None:
+    """Announce the products whose expected date on ``order`` changed (``purchase_order_arrivals_changed``)."""
+    changes = [
+        events.ArrivalChange(product_id, before.get(product_id), after.get(product_id))
+        for product_id in sorted(before.keys() | after.keys())
+        if before.get(product_id) != after.get(product_id)
+    ]
+    if changes:
+        events.purchase_order_arrivals_changed(order=order, changes=changes)
+
+
 def _move(order: PurchaseOrder, to_status: str, *, user: Actor, action: str, note: str = "") -> None:
     if not order.can_move_to(to_status):
         done = {"approve": "approved", "send": "sent", "receive": "received", "cancel": "cancelled"}[action]
@@ -578,12 +625,20 @@ def _move(order: PurchaseOrder, to_status: str, *, user: Actor, action: str, not
 
 
 def purchase_order_approve(*, order: PurchaseOrder, user: Actor = None) -> PurchaseOrder:
-    """Approve a draft purchase order: its lines now count as stock on order."""
+    """Approve a draft purchase order: its lines now count as stock on order.
+
+    Announces it through ``inventory.events.purchase_order_approved`` in the same transaction (webhooks announce it).
+    """
     with transaction.atomic():
         order = _purchase_order_locked(order)
         _move(order, PurchaseOrderStatus.APPROVED, user=user, action="approve")
         order.approved_at = timezone.now()
         order.save(update_fields=["status", "approved_at"])
+        _position_changed(
+            merchant=order.merchant,
+            deltas=[(line.product_id, line.quantity_outstanding) for line in order.lines.all()],
+        )
+        events.purchase_order_approved(order=order)
     return order
 
 
@@ -593,12 +648,15 @@ def purchase_order_send(
     """Mark an approved order as sent to the supplier; arrival defaults to today plus the lead time."""
     with transaction.atomic():
         order = _purchase_order_locked(order)
+        lines = order.lines.all()
+        before = _arrival_dates(order, lines)
         _move(order, PurchaseOrderStatus.SENT, user=user, action="send")
         order.sent_at = timezone.now()
         order.expected_at = expected_at or (
             timezone.localdate() + datetime.timedelta(days=order.supplier.lead_time_days)
         )
         order.save(update_fields=["status", "sent_at", "expected_at"])
+        _arrivals_changed(order=order, before=before, after=_arrival_dates(order, lines))
     return order
 
 
@@ -617,6 +675,7 @@ def purchase_order_receive(
                 {"status": f"Purchase order {order.pk} is {order.status}; only sent orders can be received."}
             )
         lines = {line.pk: line for line in order.lines.select_for_update().select_related("product").order_by("pk")}
+        before = _arrival_dates(order, lines.values())
         if quantities is None:
             quantities = {pk: line.quantity_outstanding for pk, line in lines.items() if line.quantity_outstanding}
         if not quantities or not any(quantities.values()):
@@ -654,6 +713,8 @@ def purchase_order_receive(
             order.received_at = timezone.now()
             update_fields.append("received_at")
         order.save(update_fields=update_fields)
+        # Received units move from on order to on hand: the inventory position does not change.
+        _arrivals_changed(order=order, before=before, after=_arrival_dates(order, lines.values()))
     return order
 
 
@@ -661,9 +722,17 @@ def purchase_order_cancel(*, order: PurchaseOrder, reason: str = "", user: Actor
     """Cancel an order that has not started arriving."""
     with transaction.atomic():
         order = _purchase_order_locked(order)
+        lines = order.lines.all()
+        was_on_order = order.status in ON_ORDER_STATUSES
+        before = _arrival_dates(order, lines)
         _move(order, PurchaseOrderStatus.CANCELLED, user=user, action="cancel", note=reason)
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
+        if was_on_order:
+            _position_changed(
+                merchant=order.merchant, deltas=[(line.product_id, -line.quantity_outstanding) for line in lines]
+            )
+        _arrivals_changed(order=order, before=before, after={})
     return order
 
 
@@ -888,6 +957,7 @@ def stock_set_many(
                 user=user,
                 check_available=False,
             )
+            _position_changed(merchant=merchant, deltas=[(change.product.pk, change.quantity) for change in changes])
     return len(changes)
 
 
@@ -980,6 +1050,8 @@ def purchase_order_line_remove(*, line: PurchaseOrderLine, reason: str = "", use
         order = _purchase_order_locked(line.order)
         if order.status != PurchaseOrderStatus.DRAFT:
             raise IllegalTransition({"status": f"Purchase order {order.pk} is {order.status}; only drafts change."})
+        lines = order.lines.all()
+        before = _arrival_dates(order, lines)
         PurchaseOrderEvent.objects.create(
             order=order,
             action="remove line",
@@ -989,3 +1061,6 @@ def purchase_order_line_remove(*, line: PurchaseOrderLine, reason: str = "", use
             user=actor_or_none(user),
         )
         PurchaseOrderLine.objects.filter(pk=line.pk).delete()
+        _arrivals_changed(
+            order=order, before=before, after=_arrival_dates(order, (other for other in lines if other.pk != line.pk))
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -14,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from integrations.api.common import MerchantApi, MerchantViewSet
-from integrations.services import idempotent_run, purchase_order_approved_emit, request_fingerprint
+from integrations.services import idempotent_run, request_fingerprint
 from inventory import selectors, services
 from inventory.api import filters
 from inventory.api.serializers import (
@@ -272,12 +271,10 @@ class PurchaseOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Mer
     @extend_schema(request=EmptySerializer, responses=_ACTION_RESPONSES)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        """Approve a draft; announces ``purchase_order.approved`` to webhooks after commit."""
+        """Approve a draft; the service announces ``purchase_order.approved`` to webhooks after commit."""
         order = self.get_object()
         self._validated(EmptySerializer, request)
-        with transaction.atomic():
-            order = services.purchase_order_approve(order=order, user=request.user)
-            purchase_order_approved_emit(order=order)
+        order = services.purchase_order_approve(order=order, user=request.user)
         return self._respond(order)
 
     @extend_schema(request=PurchaseOrderSendSerializer, responses=_ACTION_RESPONSES)
