@@ -113,6 +113,15 @@ class Worker:
             time.sleep(0.2)
         raise RuntimeError(f"Celery worker did not start in 60 s; see {self.log_path}")
 
+    def wait_for_log(self, text: str, timeout: float = 20.0) -> str:
+        """The worker's log once it contains ``text`` (the result of a task can arrive before its log line)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_path.read_text(errors="replace")
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.1)
+
     def kill(self) -> None:
         """Kill the worker abruptly, as a lost machine would."""
         if self.process and self.process.poll() is None:

@@ -22,6 +22,5 @@ def test_ledger_audit_runs_in_a_real_worker_through_redis(celery_worker, merchan
     services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=5)
     result = stock_ledger_audit_task.delay(merchant.pk)
     assert result.get(timeout=60) == {"merchant": "acme", "mismatches": []}
-    assert f"Task inventory.tasks.stock_ledger_audit_task[{result.id}] succeeded" in (
-        celery_worker.log_path.read_text()
-    )
+    line = f"Task inventory.tasks.stock_ledger_audit_task[{result.id}] succeeded"
+    assert line in celery_worker.wait_for_log(line)

@@ -21,5 +21,5 @@ def test_scoring_runs_on_the_nlp_queue_in_a_real_worker(nlp_worker_env, celery_w
     result = text_signals_score_task.delay(merchant.pk, [texts[0].pk])
     assert result.get(timeout=120)["scored"] == 1
     assert TextSignal.objects.filter(text=texts[0]).count() == 1
-    log = celery_worker.log_path.read_text()
-    assert f"Task nlp.tasks.text_signals_score_task[{result.id}] succeeded" in log
+    line = f"Task nlp.tasks.text_signals_score_task[{result.id}] succeeded"
+    assert line in celery_worker.wait_for_log(line)
