@@ -381,7 +381,9 @@ def pipeline_chunk_execute(
             item_frame,
             freq=run.freq,
             forecasts=forecasts_frame,
-            options=PlanOptions(horizon=run.horizon, service_floors=_floors(settings)),
+            options=PlanOptions(
+                horizon=run.horizon, service_floors=_floors(settings), item_service_floors=_item_floors(items)
+            ),
         )
         by_sku = items.set_index("item_id")
         forecasts_rows = _forecast_rows(run, forecasts_frame, methods_frame, by_sku)
@@ -452,6 +454,12 @@ def forecast_run_execute(
         _set_status(job, JobStatus.SUCCEEDED)
     run.refresh_from_db()
     return run
+
+
+def _item_floors(items: pd.DataFrame) -> dict[str, float]:
+    """Service floors set on products themselves (``ProductPolicySettings``), which replace their class's."""
+    own = items.dropna(subset=["service_floor_override"])
+    return {str(sku): float(floor) for sku, floor in zip(own["item_id"], own["service_floor_override"], strict=True)}
 
 
 def _floors(settings: PolicySettings) -> dict[str, float]:

@@ -76,6 +76,7 @@ class PlanOptions:
     budget: float | None = None
     supplier_budgets: Mapping[str, float] = field(default_factory=dict)
     service_floors: Mapping[str, float] = field(default_factory=dict)
+    item_service_floors: Mapping[str, float] = field(default_factory=dict)  # item_id -> floor, over its class's
     thresholds: ClassThresholds = field(default_factory=ClassThresholds)
     paths: int = 200
     seed: int = 0
@@ -271,6 +272,13 @@ def plan(
     classes = abc_xyz(long, items.set_index("item_id")["unit_cost"], thresholds=settings.thresholds)
     classes = classes.set_index("item_id").reindex(items["item_id"])
     floors = service_floors(classes["abc_xyz"], settings.service_floors)
+    if settings.item_service_floors:
+        wrong = {item: floor for item, floor in settings.item_service_floors.items() if not 0.0 <= floor < 1.0}
+        if wrong:
+            item, floor = next(iter(wrong.items()))
+            raise InputError(f"service floor for item {item} must be at least 0 and below 1, got {floor}.")
+        own = items["item_id"].map(settings.item_service_floors).to_numpy(dtype=float)
+        floors = np.where(np.isnan(own), np.asarray(floors, dtype=float), own)
     net_on_hand = (items["on_hand"] - items["allocated"]).to_numpy(dtype=float)
     inputs = PlanningInputs(
         lead_time=items["lead_time"].to_numpy(dtype=np.int64),

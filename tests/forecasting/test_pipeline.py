@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
@@ -173,3 +175,20 @@ def test_forecast_run_execute_stores_an_unpublished_run_with_its_backtest():
     assert (run.is_published, run.job.status, run.backtest["products"]) == (False, "succeeded", 3)
     assert ProductForecast.objects.filter(run=run).count() == 3
     assert not ReplenishmentSuggestion.objects.exists()
+
+
+def test_a_service_floor_set_on_a_product_replaces_its_class_floor():
+    # given: the shop floors every class at 50%, and P03 asks for 97% of its own
+    merchant = small_merchant()
+    services.policy_settings_update(merchant=merchant, service_floors={"A": 0.5, "B": 0.5, "C": 0.5})
+    services.product_policy_settings_set(product=merchant.products.get(sku="P03"), service_floor=Decimal("0.97"))
+
+    # when
+    job = _run(merchant)
+
+    # then: P03 is planned to its own floor, every other product to its class's
+    floors = {policy.product.sku: policy.details["service_floor"] for policy in job.policies.select_related("product")}
+    assert floors == {"P00": 0.5, "P01": 0.5, "P02": 0.5, "P03": 0.97, "P04": 0.5, "P05": 0.5}
+    policy = job.policies.get(product__sku="P03")
+    assert "service floor 97.0%." in policy.explanation
+    assert policy.fill_rate >= 0.97 or "The floor cannot be met" in policy.explanation
