@@ -38,6 +38,9 @@ class JobRun(models.Model):
     total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     detail = models.TextField(blank=True, help_text="What the step did, in a sentence or two.")
+    facts = models.JSONField(
+        default=dict, blank=True, help_text="The figures behind the detail, for pages in any language."
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

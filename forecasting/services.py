@@ -245,7 +245,8 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
         sold = len(with_history & set(product_ids))
         detail = f"{sold:,} product{'s' if sold != 1 else ''} forecast from their sales"
         detail += f", {len(coldstart):,} new from similar products." if coldstart else "."
-        JobRun.objects.filter(pk=step.pk).update(total=len(chunks), detail=detail)
+        facts = {"from_sales": sold, "new": len(coldstart)}
+        JobRun.objects.filter(pk=step.pk).update(total=len(chunks), detail=detail, facts=facts)
         _set_status(step, JobStatus.RUNNING)
     return PipelinePlan(job_id=job.pk, chunks=chunks)
 
@@ -267,21 +268,26 @@ def _signals_step(*, job: JobRun, until: datetime.date) -> dict[str, list[object
     def progress(done: int, total: int) -> None:
         JobRun.objects.filter(pk=step.pk).update(done=done, total=total)
 
+    facts: dict[str, object] = {"model": django_settings.NLP_MODEL}
     try:
         scored = text_signals_score_pending(merchant=job.merchant, on_chunk=progress)
+        facts["texts_scored"] = scored
         if scored:
             notes.append(f"{scored:,} new texts scored by {django_settings.NLP_MODEL}.")
     except ModelUnavailableError as error:
+        facts["model_error"] = str(error)
         notes.append(f"New texts were not scored: {error}")
     table = text_signal_table_for_merchant(merchant=job.merchant, until=until)
     if table is None or table.empty:
+        facts["texts_used"] = 0
         notes.append("No scored texts about products with sales: forecasts rest on sales alone.")
         columns: dict[str, list[object]] = {}
     else:
+        facts["texts_used"] = len(table)
         notes.append(f"The demand signal of {len(table):,} texts joins the forecasts.")
         table = table.assign(date=table["date"].dt.strftime("%Y-%m-%d"))
         columns = {column: table[column].tolist() for column in table.columns}
-    JobRun.objects.filter(pk=step.pk).update(detail=" ".join(notes)[:5000])
+    JobRun.objects.filter(pk=step.pk).update(detail=" ".join(notes)[:5000], facts=facts)
     _set_status(step, JobStatus.SUCCEEDED)
     return columns
 

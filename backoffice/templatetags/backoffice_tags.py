@@ -3,6 +3,8 @@
 from typing import Any
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.explanations import policy_explanation
@@ -55,6 +57,55 @@ def step_name(kind: str) -> Any:
 @register.filter
 def trigger_name(trigger: str) -> Any:
     return TRIGGERS.get(trigger, trigger)
+
+
+@register.filter
+def step_detail(step: Any) -> str:
+    """What a pipeline step did, in the active language, from its figures (its stored English otherwise)."""
+    facts = step.facts or {}
+    if not facts:
+        return str(step.detail)
+    parts = []
+    if facts.get("texts_scored"):
+        count = int(facts["texts_scored"])
+        parts.append(
+            ngettext("%(count)s new text scored by %(model)s.", "%(count)s new texts scored by %(model)s.", count)
+            % {"count": intcomma(count), "model": facts.get("model", "")}
+        )
+    if "model_error" in facts:
+        parts.append(gettext("New texts were not scored: %(error)s") % {"error": facts["model_error"]})
+    if "texts_used" in facts:
+        count = int(facts["texts_used"])
+        if count:
+            parts.append(
+                ngettext(
+                    "The demand signal of %(count)s text joins the forecasts.",
+                    "The demand signal of %(count)s texts joins the forecasts.",
+                    count,
+                )
+                % {"count": intcomma(count)}
+            )
+        else:
+            parts.append(gettext("No scored texts about products with sales: forecasts rest on sales alone."))
+    if "from_sales" in facts:
+        count = int(facts["from_sales"])
+        parts.append(
+            ngettext(
+                "%(count)s product forecast from its sales.", "%(count)s products forecast from their sales.", count
+            )
+            % {"count": intcomma(count)}
+        )
+    if facts.get("new"):
+        count = int(facts["new"])
+        parts.append(
+            ngettext(
+                "%(count)s new product forecast from similar products.",
+                "%(count)s new products forecast from similar products.",
+                count,
+            )
+            % {"count": intcomma(count)}
+        )
+    return " ".join(parts)
 
 
 @register.filter

@@ -27,6 +27,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='jobrun',
+            name='facts',
+            field=models.JSONField(blank=True, default=dict, help_text='The figures behind the detail, for pages in any language.'),
+        ),
+        migrations.AddField(
+            model_name='jobrun',
             name='detail',
             field=models.TextField(blank=True, help_text='What the step did, in a sentence or two.'),
         ),

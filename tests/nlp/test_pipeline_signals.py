@@ -4,7 +4,9 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
+from backoffice.templatetags.backoffice_tags import step_detail
 from forecasting import services as forecasting_services
 from forecasting.models import ForecastRun, JobRun, ProductForecast, ProductPolicy
 from nlp.models import TextSignal
@@ -120,3 +122,25 @@ def test_a_new_product_is_forecast_and_planned_from_similar_products(quick, sett
     assert (policy.on_hand, policy.on_order) == (0, 0)
     assert policy.order_quantity > 0
     assert job.steps.get(kind="forecast").detail == "6 products forecast from their sales, 1 new from similar products."
+
+
+def test_the_jobs_page_says_what_each_step_did_in_the_users_language(quick, settings):
+    # given: a run over six products with sales and one new one, and no language model
+    settings.NLP_MODEL = ""
+    merchant = small_merchant()
+    ProductFactory(merchant=merchant, sku="NEW-1", supplier=merchant.products.get(sku="P00").supplier)
+    job = _run(merchant)
+    signals, forecast = job.steps.get(kind="signals"), job.steps.get(kind="forecast")
+
+    # then: the figures behind each step's detail are kept
+    assert signals.facts == {"model": "", "texts_scored": 0, "texts_used": 0}
+    assert forecast.facts == {"from_sales": 6, "new": 1}
+
+    # and: rendered in English and in Chinese
+    assert step_detail(signals) == "No scored texts about products with sales: forecasts rest on sales alone."
+    assert step_detail(forecast) == (
+        "6 products forecast from their sales. 1 new product forecast from similar products."
+    )
+    with translation.override("zh-hans"):
+        assert step_detail(signals) == "没有关于有销量商品的已评分文本：预测仅基于销量。"
+        assert step_detail(forecast) == "6 个商品根据其销量预测。 1 个新商品根据相似商品预测。"
