@@ -133,7 +133,8 @@ def _fill(template: str, product: str, pool: str, rng: np.random.Generator) -> s
     return template.format(product=product.lower(), **values)
 
 
-def _text(kind: str, product: str, pool: str, rng: np.random.Generator) -> str:
+def sample_text(kind: str, product: str, pool: str, rng: np.random.Generator) -> str:
+    """One text of ``kind`` (bulk, drop, chatter) about ``product`` from the ``pool`` (train, heldout) phrasings."""
     return _fill(str(rng.choice(POOLS[kind][pool])), product, pool, rng)
 
 
@@ -176,7 +177,7 @@ def generate_scenario(
             for _ in range(int(rng.integers(1, 4))):
                 day = announce + int(rng.integers(0, 2))
                 if day < days:
-                    texts.append((item_ids[item], day, _text(kind, names[item], pool_for(day), rng)))
+                    texts.append((item_ids[item], day, sample_text(kind, names[item], pool_for(day), rng)))
         return begin + length
 
     announced_items = []
@@ -195,11 +196,11 @@ def generate_scenario(
         for _ in range(int(rng.poisson(days / 120))):  # enquiries and complaints that lead to nothing
             day = int(rng.integers(0, days))
             texts.append(
-                (item_ids[item], day, _text(str(rng.choice(["bulk", "drop"])), names[item], pool_for(day), rng))
+                (item_ids[item], day, sample_text(str(rng.choice(["bulk", "drop"])), names[item], pool_for(day), rng))
             )
     for item in range(items):
         for chatter_day in np.flatnonzero(rng.random(days) < chatter_rate).tolist():
-            texts.append((item_ids[item], chatter_day, _text("chatter", names[item], pool_for(chatter_day), rng)))
+            texts.append((item_ids[item], chatter_day, sample_text("chatter", names[item], pool_for(chatter_day), rng)))
     if not informative:
         # Same texts, same demand, but each text moved to a random day: the words say nothing about demand.
         texts = [(item, int(rng.integers(0, days)), text) for item, _, text in texts]
