@@ -201,6 +201,11 @@ def product_alternatives(*, merchant: Merchant, product: Product, limit: int = 1
     )
 
 
+# Past this many products, a cold start reads the sales of a bounded set of references (see _reference_candidates).
+MAX_REFERENCE_PRODUCTS = 20_000
+SIMILAR_CANDIDATES = 50
+
+
 @dataclass(frozen=True)
 class ProductColdStart:
     """A cold-start estimate for one product: units over its first ``weeks`` weeks on sale (``estimate``) and
@@ -218,17 +223,26 @@ def coldstart_estimates_for_merchant(
     as_of: datetime.date | None = None,
     product_ids: list[int] | None = None,
     config: ColdStartConfig | None = None,
+    max_reference_products: int = MAX_REFERENCE_PRODUCTS,
 ) -> list[ProductColdStart]:
     """Cold-start estimates for the merchant's products with fewer than ``config.min_history_weeks`` weeks of
     sales up to ``as_of`` (default today), or for ``product_ids``: see ``forecasting.coldstart.coldstart_forecast``.
     Each names the similar products used; ``estimate.weekly_units`` is the weekly rate to forecast with and
-    ``estimate.own_weight`` the share that comes from the product's own sales so far."""
+    ``estimate.own_weight`` the share that comes from the product's own sales so far.
+
+    On a catalogue of more than ``max_reference_products`` products, with ``product_ids`` given, only the sales of
+    the products most similar to them and of a fixed random sample (for the price elasticity) are read, so that a
+    few new products in a large catalogue do not load its whole history."""
     config = config or ColdStartConfig(weeks=weeks)
     as_of = as_of or timezone.localdate()
     catalogue = catalogue_representations(merchant=merchant)
     if not catalogue.skus:
         return []
-    history = demand_frame_for_merchant(merchant=merchant, until=as_of)
+    history = demand_frame_for_merchant(
+        merchant=merchant,
+        until=as_of,
+        product_ids=_reference_candidates(catalogue, product_ids, config=config, limit=max_reference_products),
+    )
     if history.empty:
         history = pd.DataFrame({"item_id": [], "date": pd.to_datetime([]), "quantity": []})
     targets = None
@@ -259,6 +273,27 @@ def coldstart_estimates_for_merchant(
             )
         )
     return results
+
+
+def _reference_candidates(
+    catalogue: CatalogueRepresentations, product_ids: list[int] | None, *, config: ColdStartConfig, limit: int
+) -> list[int] | None:
+    """The products whose sales a cold start reads (None: all): the targets, the ``SIMILAR_CANDIDATES`` most
+    similar products of each, and a fixed random sample of ``config.max_fit_references`` others."""
+    if product_ids is None or len(catalogue.skus) <= limit:
+        return None
+    known = set(int(pk) for pk in catalogue.product_ids)
+    targets = np.array([catalogue.position(pk) for pk in product_ids if pk in known], dtype=int)
+    chosen = set(targets.tolist())
+    everything = np.arange(len(catalogue.skus))
+    for start in range(0, len(targets), 256):
+        block = catalogue.similarity(targets[start : start + 256], everything)
+        keep = min(SIMILAR_CANDIDATES + 1, block.shape[1])
+        chosen.update(np.argpartition(-block, keep - 1, axis=1)[:, :keep].ravel().tolist())
+    size = min(config.max_fit_references, len(catalogue.skus))
+    sample = np.random.default_rng(0).choice(len(catalogue.skus), size, replace=False)
+    chosen.update(sample.tolist())
+    return sorted(int(catalogue.product_ids[position]) for position in chosen)
 
 
 def coldstart_estimate_for_product(*, merchant: Merchant, product: Product, weeks: int = 8) -> ProductColdStart | None:

@@ -119,3 +119,38 @@ def test_coldstart_estimates_name_similar_products_and_blend(merchant, catalogue
     assert page is not None
     assert page.similar_products == frame.similar_products
     assert coldstart_estimate_for_product(merchant=merchant, product=catalogue["MUG-R"]) is None
+
+
+def test_a_large_catalogue_reads_only_the_sales_of_similar_products_and_a_sample(merchant, catalogue, monkeypatch):
+    from forecasting.coldstart import ColdStartConfig
+    from nlp import representation_selectors
+
+    # given: the mugs and the small frame with ten weeks of sales
+    today = timezone.localdate()
+    for sku, units in (("MUG-R", 10), ("MUG-B", 12), ("FRAME-S", 1)):
+        sell(merchant, sku, 70, units, last_day=today)
+    new = [catalogue["FRAME-L"].pk]
+    read: list[list[int] | None] = []
+    real = representation_selectors.demand_frame_for_merchant
+
+    def spy(**options):
+        read.append(options.get("product_ids"))
+        return real(**options)
+
+    monkeypatch.setattr(representation_selectors, "demand_frame_for_merchant", spy)
+
+    # when: estimated with the whole history, then as a catalogue over the limit (here 2 products)
+    full = coldstart_estimates_for_merchant(merchant=merchant, product_ids=new)
+    bounded = coldstart_estimates_for_merchant(merchant=merchant, product_ids=new, max_reference_products=2)
+    monkeypatch.setattr(representation_selectors, "SIMILAR_CANDIDATES", 1)
+    tight = coldstart_estimates_for_merchant(
+        merchant=merchant, product_ids=new, max_reference_products=2, config=ColdStartConfig(max_fit_references=1)
+    )
+
+    # then: the same estimate when the candidates cover the references; a bounded read either way
+    assert read[0] is None
+    assert sorted(read[1] or []) == sorted(product.pk for product in catalogue.values())
+    assert (bounded[0].estimate, bounded[0].similar_products) == (full[0].estimate, full[0].similar_products)
+    assert catalogue["FRAME-L"].pk in (read[2] or []) and catalogue["FRAME-S"].pk in (read[2] or [])
+    assert len(read[2] or []) <= 4
+    assert tight[0].similar_products[0][1] == "FRAME-S"
