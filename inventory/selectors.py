@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from django.contrib.auth.models import AnonymousUser, User
@@ -144,6 +145,17 @@ class ProductStock:
         return self.available + self.on_order
 
 
+def _units_on_order_of_outer_product() -> QuerySet[Any, Any]:
+    """For a ``Subquery``: units on order (approved, sent or partly received, not yet received) of the outer
+    query's product."""
+    return (
+        PurchaseOrderLine.objects.filter(product=OuterRef("pk"), order__status__in=ON_ORDER_STATUSES)
+        .values("product")
+        .annotate(units=Sum(F("quantity") - F("quantity_received")))
+        .values("units")
+    )
+
+
 def product_stock_for_products(*, merchant: Merchant, product_ids: Iterable[int]) -> dict[int, ProductStock]:
     """Stock and units on order of the given products of ``merchant``, in one query (a product without stock has 0)."""
     available = (
@@ -152,12 +164,7 @@ def product_stock_for_products(*, merchant: Merchant, product_ids: Iterable[int]
         .annotate(units=Sum(F("on_hand") - F("allocated")))
         .values("units")
     )
-    on_order = (
-        PurchaseOrderLine.objects.filter(product=OuterRef("pk"), order__status__in=ON_ORDER_STATUSES)
-        .values("product")
-        .annotate(units=Sum(F("quantity") - F("quantity_received")))
-        .values("units")
-    )
+    on_order = _units_on_order_of_outer_product()
     rows = (
         Product.objects.filter(merchant=merchant, pk__in=set(product_ids))
         .annotate(
@@ -365,12 +372,7 @@ def product_cover_list_for_merchant(
     today = today or timezone.localdate()
     until = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
     since = until - datetime.timedelta(days=RECENT_DEMAND_DAYS)
-    on_order = (
-        PurchaseOrderLine.objects.filter(product=OuterRef("pk"), order__status__in=ON_ORDER_STATUSES)
-        .values("product")
-        .annotate(units=Sum(F("quantity") - F("quantity_received")))
-        .values("units")
-    )
+    on_order = _units_on_order_of_outer_product()
     sold = (
         SalesOrderLine.objects.filter(product=OuterRef("pk"), order__ordered_at__gte=since, order__ordered_at__lt=until)
         .values("product")
