@@ -376,7 +376,7 @@ def pipeline_chunk_execute(
             methods.append(pd.DataFrame({"item_id": new["item_id"], "method": "cold start", "segment": "new"}))
             # a new product has no sales yet: zero demand on the last period keeps it in the plan's history
             zero = pd.DataFrame({"item_id": new["item_id"], "date": _last_period(history, run), "quantity": 0.0})
-            history = pd.concat([history, zero], ignore_index=True)
+            history = zero if history.empty else pd.concat([history, zero], ignore_index=True)
         forecasts_frame = pd.concat(frames, ignore_index=True)
         methods_frame = pd.concat(methods, ignore_index=True)
         item_frame = validate_items(

@@ -8,7 +8,7 @@ from django.utils import translation
 
 from backoffice.templatetags.backoffice_tags import step_detail
 from forecasting import services as forecasting_services
-from forecasting.models import ForecastRun, JobRun, ProductForecast, ProductPolicy
+from forecasting.models import ForecastRun, JobRun, ProductForecast, ProductPolicy, ReplenishmentSuggestion
 from nlp.models import TextSignal
 from nlp.services import TextInput, texts_create
 from nlp.signals.features import LEARNED_SIGNAL
@@ -144,3 +144,20 @@ def test_the_jobs_page_says_what_each_step_did_in_the_users_language(quick, sett
     with translation.override("zh-hans"):
         assert step_detail(signals) == "没有关于有销量商品的已评分文本：预测仅基于销量。"
         assert step_detail(forecast) == "6 个商品根据其销量预测。 1 个新商品根据相似商品预测。"
+
+
+def test_a_shop_with_no_sales_yet_runs_and_orders_nothing(quick, settings):
+    # given: a new shop with two products and no sales at all
+    settings.NLP_MODEL = ""
+    merchant = ProductFactory(sku="A-1", name="Red enamel mug").merchant
+    ProductFactory(merchant=merchant, sku="A-2", name="Blue enamel mug")
+
+    # when
+    job = _run(merchant)
+
+    # then: the run succeeds; with nothing sold anywhere the new products' estimates are zero, and nothing is ordered
+    assert job.steps.get(kind="forecast").facts == {"from_sales": 0, "new": 2}
+    forecasts = ProductForecast.objects.filter(run__job=job)
+    assert sorted(forecast.product.sku for forecast in forecasts) == ["A-1", "A-2"]
+    assert all(set(forecast.mean) == {0.0} for forecast in forecasts)
+    assert ReplenishmentSuggestion.objects.filter(merchant=merchant).count() == 0
