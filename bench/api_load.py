@@ -1,11 +1,12 @@
 """API load benchmark: gunicorn on PostgreSQL with 10,000 products and a year of sales, 50 concurrent clients.
 
-    nice -n 10 .venv/bin/python bench/api_load.py [--clients 50] [--seconds 20] [--workers 4] [--threads 4]
+    nice -n 10 .venv/bin/python bench/api_load.py [--clients 50] [--seconds 20] [--workers 4] [--threads 4] [--rate R]
 
 Builds a fresh database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/stockpilot_bench_api),
 loads 10,000 products with stock and a year of sales history through the services, serves the API with
 gunicorn (gthread) on 127.0.0.1, and drives each endpoint in turn from N concurrent keep-alive clients for a
-bounded time: product list, product detail, stock-level list, sales-order push. Prints requests/s and
+bounded time: product list, product detail, stock-level list, sales-order push; closed loop by default (each client
+sends again as soon as it is answered), or ``--rate`` requests/s on a fixed schedule. Prints requests/s and
 p50/p95/p99 latency per endpoint, the errors, and whether every stock level still equals its ledger sum.
 Only loopback is used. Throttling stays on, with a rate (API_THROTTLE_RATE) above what the run can reach.
 """
@@ -180,16 +181,26 @@ class Connection:
 Request = tuple[str, str, bytes, int]  # method, path, body, expected status
 
 
-async def drive(port: int, key: str, make: Callable[[], Request], clients: int, seconds: float) -> Stats:
+async def drive(
+    port: int, key: str, make: Callable[[], Request], clients: int, seconds: float, rate: float = 0.0
+) -> Stats:
+    """Closed loop (``rate`` 0): each client sends its next request as soon as the last one is answered. Open loop
+    (``rate`` requests/s over all clients): each client sends on a fixed schedule, and a request's latency counts
+    from when it was due, so time spent waiting behind a slow answer is counted too."""
     stats = Stats()
     headers = {"Authorization": f"Token {key}", "Accept": "application/json", "Content-Type": "application/json"}
     deadline = time.perf_counter() + seconds
 
-    async def client() -> None:
+    async def client(offset: float) -> None:
         connection = Connection(port)
+        interval = clients / rate if rate > 0 else 0.0
+        due = time.perf_counter() + offset * interval
         while time.perf_counter() < deadline:
+            if interval:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
             method, path, body, expected = make()
-            started = time.perf_counter()
+            started = due if interval else time.perf_counter()
+            due += interval
             try:
                 status = await connection.request(method, path, headers, body)
             except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError) as error:
@@ -202,7 +213,7 @@ async def drive(port: int, key: str, make: Callable[[], Request], clients: int, 
         await connection.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.gather(*(client(index / clients) for index in range(clients)))
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -248,6 +259,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds per read endpoint before measuring")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="requests/s over all clients on a fixed schedule (default: closed loop)"
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run if it has the data")
     args = parser.parse_args()
     port = args.port or free_port()
@@ -332,7 +346,7 @@ def main() -> None:
             asyncio.run(drive(port, key, make, args.clients, args.warmup))
         rows = []
         for name, make, target in endpoints:
-            stats = asyncio.run(drive(port, key, make, args.clients, args.seconds))
+            stats = asyncio.run(drive(port, key, make, args.clients, args.seconds, args.rate))
             rows.append((name, stats, target))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -347,8 +361,10 @@ def main() -> None:
     mismatches = stock_ledger_mismatches(merchant=Merchant.objects.get(slug="load"))
     sold = units_sold() - sold_before
 
+    load = f"{args.rate:g} requests/s offered" if args.rate else "closed loop"
     print(
-        f"\n{args.clients} clients, {args.seconds:.0f} s per endpoint, gunicorn gthread {args.workers}x{args.threads}"
+        f"\n{args.clients} clients ({load}), {args.seconds:.0f} s per endpoint, "
+        f"gunicorn gthread {args.workers}x{args.threads}"
     )
     print(
         f"{'endpoint':<26}{'requests':>9}{'errors':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  target p95"
