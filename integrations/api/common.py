@@ -10,11 +10,12 @@ belong to is a 404, the same answer as for one that does not exist.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from django_filters.filters import IsoDateTimeFilter
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -332,6 +333,21 @@ class MerchantApi(GenericAPIView):  # type: ignore[type-arg]
 
 class MerchantViewSet(ViewSetMixin, MerchantApi):
     """A viewset of merchant-scoped endpoints (add the list/retrieve/create/update mixins)."""
+
+
+class IdsFirstPagination:
+    """For lists whose rows carry per-row subqueries or wide joins: the page is chosen on ids alone (PostgreSQL
+    computes a row's select list even for the rows an OFFSET skips), then only the page's rows are loaded whole,
+    in the page's order."""
+
+    def paginate_queryset(self, queryset: QuerySet[Any, Any] | Sequence[Any]) -> list[Any] | None:
+        assert isinstance(queryset, QuerySet)
+        ids = super().paginate_queryset(queryset.values_list("pk", flat=True))  # type: ignore[misc]
+        if ids is None:
+            return None
+        ids = list(ids)
+        rows = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+        return [rows[pk] for pk in ids]
 
 
 # The name nlp/api/alternatives.py imports (an earlier name of MerchantApi).

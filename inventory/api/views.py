@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from integrations.api.common import MerchantApi, MerchantViewSet
+from integrations.api.common import IdsFirstPagination, MerchantApi, MerchantViewSet
 from integrations.services import idempotent_run, request_fingerprint
 from inventory import selectors, services
 from inventory.api import filters
@@ -64,7 +64,12 @@ def idempotent(request: Request, view: MerchantApi, operation: Any) -> Response:
 
 
 class ProductViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, MerchantViewSet
+    IdsFirstPagination,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    MerchantViewSet,
 ):
     """Products with their stock summed over warehouses. Admins create and update; the SKU never changes."""
 
@@ -131,7 +136,7 @@ class WarehouseViewSet(
 # Stock
 
 
-class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantViewSet):
+class StockLevelViewSet(IdsFirstPagination, mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantViewSet):
     """On-hand and allocated units per product and warehouse; they change only through the ledger."""
 
     serializer_class = StockLevelSerializer
