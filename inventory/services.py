@@ -770,7 +770,6 @@ def sales_history_import(
     rows: pd.DataFrame,
     channel: str = "history",
     warehouse: Warehouse | None = None,
-    batch_size: int = 5000,
 ) -> int:
     """Bulk-load past sales as historical orders: they count as demand but do not move stock.
 
@@ -816,44 +815,7 @@ def sales_history_import(
             "unit_price": price.round(2),
         }
     )
-    with transaction.atomic():
-        known = set(
-            SalesOrder.objects.filter(
-                merchant=merchant, channel=channel, external_id__in=clean["external_id"].unique().tolist()
-            ).values_list("external_id", flat=True)
-        )
-        clean = clean[~clean["external_id"].isin(known)]
-        if clean.empty:
-            return 0
-        heads = clean.groupby("external_id", sort=False)["ordered_at"].min()
-        orders = SalesOrder.objects.bulk_create(
-            [
-                SalesOrder(
-                    merchant=merchant,
-                    channel=channel,
-                    external_id=order_external_id,
-                    warehouse=warehouse,
-                    ordered_at=timestamp.to_pydatetime(),
-                    is_historical=True,
-                )
-                for order_external_id, timestamp in heads.items()
-            ],
-            batch_size=batch_size,
-        )
-        order_ids = {order.external_id: order.pk for order in orders}
-        lines = [
-            SalesOrderLine(
-                order_id=order_ids[line_external_id],
-                product_id=int(product_id),
-                quantity=int(units),
-                unit_price=Decimal(str(unit_price)),
-            )
-            for line_external_id, product_id, units, unit_price in zip(
-                clean["external_id"], clean["product_id"], clean["quantity"], clean["unit_price"], strict=True
-            )
-        ]
-        SalesOrderLine.objects.bulk_create(lines, batch_size=batch_size)
-    return len(lines)
+    return sales_history_load(merchant=merchant, lines=clean, channel=channel, warehouse=warehouse)
 
 
 # Bulk loads for CSV imports (added with the REST API). Each writes everything or nothing.
