@@ -66,6 +66,8 @@ def engine_config_from_settings() -> EngineConfig:
 class PipelineAlreadyRunning(ValidationError):
     """A merchant has a pipeline run queued or running; a second one is refused."""
 
+    conflict_code = "pipeline_already_running"
+
 
 class PipelineCancelled(Exception):
     pass

@@ -100,6 +100,8 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 class IdempotencyConflict(ValidationError):
     """The Idempotency-Key was used before with another request."""
 
+    conflict_code = "idempotency_key_reused"
+
 
 @dataclass(frozen=True)
 class IdempotentResponse:

@@ -54,9 +54,13 @@ Actor = AuthUser | AnonymousUser | None
 class InsufficientStock(ValidationError):
     """A sale asked for more units than the warehouse has available."""
 
+    conflict_code = "insufficient_stock"  # the API answers 409 with this code
+
 
 class IllegalTransition(ValidationError):
     """A purchase order was asked to move to a status its state machine does not allow."""
+
+    conflict_code = "illegal_transition"
 
 
 def actor_or_none(user: Actor) -> AuthUser | None:

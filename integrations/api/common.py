@@ -31,12 +31,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 from rest_framework.viewsets import ViewSetMixin
 
-from forecasting.services import PipelineAlreadyRunning
 from integrations.models import ApiKey, ApiScope
-from integrations.services import IdempotencyConflict, api_key_authenticate
+from integrations.services import api_key_authenticate
 from inventory.models import Membership, Merchant, Role
 from inventory.selectors import memberships_for_user
-from inventory.services import IllegalTransition, InsufficientStock
 
 MERCHANT_HEADER = "X-Merchant"
 ROLE_RANK = {Role.VIEWER: 0, Role.BUYER: 1, Role.ADMIN: 2}
@@ -141,10 +139,12 @@ class MerchantRolePermission(BasePermission):
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus the services' errors: a ``ValidationError`` is 400 keyed by field, an illegal
-    transition, an oversell, a reused idempotency key or a second pipeline run is 409, a too-large body 413."""
-    if isinstance(exc, IllegalTransition | InsufficientStock | IdempotencyConflict | PipelineAlreadyRunning):
+    transition, an oversell, a reused idempotency key or a second pipeline run is 409, a too-large body 413.
+    A service error is a conflict when its class names a ``conflict_code``."""
+    code = getattr(exc, "conflict_code", None)
+    if isinstance(exc, DjangoValidationError) and code:
         return Response(
-            {"detail": " ".join(_messages(exc)), "code": _conflict_code(exc), "errors": _field_errors(exc)},
+            {"detail": " ".join(_messages(exc)), "code": code, "errors": _field_errors(exc)},
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):
@@ -165,16 +165,6 @@ def _field_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 def _messages(exc: DjangoValidationError) -> list[str]:
     return [message for messages in _field_errors(exc).values() for message in messages]
-
-
-def _conflict_code(exc: Exception) -> str:
-    if isinstance(exc, IllegalTransition):
-        return "illegal_transition"
-    if isinstance(exc, InsufficientStock):
-        return "insufficient_stock"
-    if isinstance(exc, PipelineAlreadyRunning):
-        return "pipeline_already_running"
-    return "idempotency_key_reused"
 
 
 # Serializers
