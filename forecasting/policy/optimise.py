@@ -193,29 +193,64 @@ def _score(totals: SimulationTotals, floor: np.ndarray, low: np.ndarray) -> tupl
     return cost, fill, objective
 
 
+def _pattern_step(
+    paths: np.ndarray,
+    leads: np.ndarray,
+    inputs: PlanningInputs,
+    active: np.ndarray,
+    best_low: np.ndarray,
+    best_high: np.ndarray,
+    best_objective: np.ndarray,
+    step_low: np.ndarray,
+    step_high: np.ndarray,
+    moves: np.ndarray,
+) -> np.ndarray:
+    """Try the neighbours of the best point of each ``active`` item; update the best in place where one is better.
+
+    Returns the mask (over ``active``) of the items that moved.
+    """
+    whole = len(active) == len(best_low)
+    pick_rows = slice(None) if whole else active
+    low_try = np.maximum(best_low[active, None] + moves[None, :, 0] * step_low[active, None], NEVER)
+    high_try = np.maximum(
+        best_high[active, None] + moves[None, :, 1] * step_high[active, None], np.maximum(low_try + 1, 1)
+    )
+    subset = inputs if whole else inputs.take(active)
+    _, _, trial = _score(
+        _evaluate(paths[pick_rows], leads[pick_rows], subset, low_try, high_try), subset.service_floor, low_try
+    )
+    local = np.arange(len(active))
+    pick = np.argmin(trial, axis=1)
+    better = trial[local, pick] < best_objective[active] - 1e-12
+    chosen = active[better]
+    best_low[chosen] = low_try[local, pick][better]
+    best_high[chosen] = high_try[local, pick][better]
+    best_objective[chosen] = trial[local, pick][better]
+    return better
+
+
 def _optimise_chunk(
     paths: np.ndarray, leads: np.ndarray, inputs: PlanningInputs, grids: list[np.ndarray]
 ) -> OptimisedPolicy:
     low, high = _padded(grids)
-    _, _, objective = _score(_evaluate(paths, leads, inputs, low, high), inputs.service_floor, low)
     rows = np.arange(paths.shape[0])
+    _, _, objective = _score(_evaluate(paths, leads, inputs, low, high), inputs.service_floor, low)
     best = np.argmin(objective, axis=1)
     best_low, best_high, best_objective = low[rows, best], high[rows, best], objective[rows, best]
     spread = np.maximum(np.ceil((high.max(axis=1) - np.maximum(low.min(axis=1), 0)) / 8.0), 1.0)
     step_low, step_high = spread.copy(), spread.copy()
     moves = np.array([(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1), (-1, 1), (1, -1)], dtype=float)
     for _ in range(REFINE_ROUNDS):
+        # The second step of a round only matters for items the first one moved: for the others it would try the
+        # same neighbours again and change nothing, so it runs on the moved items alone (same result, less work).
+        active = rows
         for _ in range(2):
-            low_try = np.maximum(best_low[:, None] + moves[None, :, 0] * step_low[:, None], NEVER)
-            high_try = np.maximum(
-                best_high[:, None] + moves[None, :, 1] * step_high[:, None], np.maximum(low_try + 1, 1)
+            if not len(active):
+                break
+            moved = _pattern_step(
+                paths, leads, inputs, active, best_low, best_high, best_objective, step_low, step_high, moves
             )
-            _, _, trial = _score(_evaluate(paths, leads, inputs, low_try, high_try), inputs.service_floor, low_try)
-            pick = np.argmin(trial, axis=1)
-            better = trial[rows, pick] < best_objective - 1e-12
-            best_low = np.where(better, low_try[rows, pick], best_low)
-            best_high = np.where(better, high_try[rows, pick], best_high)
-            best_objective = np.where(better, trial[rows, pick], best_objective)
+            active = active[moved]
         step_low = np.maximum(np.floor(step_low / 2), 1.0)
         step_high = np.maximum(np.floor(step_high / 2), 1.0)
     chosen = _evaluate(paths, leads, inputs, best_low[:, None], best_high[:, None])
