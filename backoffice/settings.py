@@ -193,6 +193,12 @@ FORECAST_ENGINE_METHODS = tuple(
     env_list("FORECAST_ENGINE_METHODS", ["naive", "seasonal_naive", "ets", "croston_sba", "tsb", "adida", "gbm"])
 )
 PIPELINE_CHUNK_SIZE = env_int("PIPELINE_CHUNK_SIZE", 500, minimum=1)
+# The policy search scores every candidate (s, S) on PLAN_PATHS sampled demand paths per product; a run of
+# PLAN_LARGE_JOB_PRODUCTS products or more uses PLAN_LARGE_JOB_PATHS, about half the time for about 0.2% more
+# expected cost (measured on fresh paths; see docs/scaling.md).
+PLAN_PATHS = env_int("PLAN_PATHS", 200, minimum=10)
+PLAN_LARGE_JOB_PATHS = env_int("PLAN_LARGE_JOB_PATHS", 100, minimum=10)
+PLAN_LARGE_JOB_PRODUCTS = env_int("PLAN_LARGE_JOB_PRODUCTS", 5000, minimum=1)
 
 # NLP: the causal language model (a hub id or a local directory; `make run` builds one from the demo shop's own
 # texts into var/nlp-model with `manage.py nlp_build_model`, used when NLP_MODEL is not set; else gpt2); torch's

@@ -390,7 +390,10 @@ def pipeline_chunk_execute(
             freq=run.freq,
             forecasts=forecasts_frame,
             options=PlanOptions(
-                horizon=run.horizon, service_floors=_floors(settings), item_service_floors=_item_floors(items)
+                horizon=run.horizon,
+                service_floors=_floors(settings),
+                item_service_floors=_item_floors(items),
+                paths=_plan_paths(run),
             ),
         )
         by_sku = items.set_index("item_id")
@@ -464,6 +467,14 @@ def forecast_run_execute(
     return run
 
 
+def _plan_paths(run: ForecastRun) -> int:
+    """Demand paths per product for the policy search: fewer for a large run (the whole run decides, as for the
+    engine's large-input settings, so every chunk plans alike)."""
+    if run.products >= django_settings.PLAN_LARGE_JOB_PRODUCTS:
+        return int(django_settings.PLAN_LARGE_JOB_PATHS)
+    return int(django_settings.PLAN_PATHS)
+
+
 def _item_floors(items: pd.DataFrame) -> dict[str, float]:
     """Service floors set on products themselves (``ProductPolicySettings``), which replace their class's."""
     own = items.dropna(subset=["service_floor_override"])
@@ -518,20 +529,33 @@ def _coldstart_forecasts(run: ForecastRun, new: pd.DataFrame, *, start: pd.Times
 def _forecast_rows(
     run: ForecastRun, frames: pd.DataFrame, methods_frame: pd.DataFrame, by_sku: pd.DataFrame
 ) -> list[ProductForecast]:
-    methods = methods_frame.set_index("item_id")
+    methods = methods_frame.drop_duplicates("item_id").set_index("item_id")
     columns = [quantile_column(q) for q in run.quantiles]
+    ordered = frames.sort_values(["item_id", "date"], kind="stable")
+    skus = ordered["item_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, skus[1:] != skus[:-1]])
+    bounds = np.r_[starts, len(skus)]
+    # one rounding pass over the whole chunk, then each product's slice of it
+    values = {name: np.round(ordered[name].to_numpy(dtype=float), 4).tolist() for name in ["mean", *columns]}
+    first_dates = ordered["date"].to_numpy()[starts]
+    unique_skus = skus[starts]
+    method_names = methods["method"].reindex(unique_skus)
+    segments = methods["segment"].reindex(unique_skus) if "segment" in methods.columns else None
+    product_ids = by_sku["product_id"].reindex(unique_skus).to_numpy()
     rows = []
-    for sku, group in frames.sort_values("date").groupby("item_id", sort=True):
-        method = methods.loc[sku] if sku in methods.index else None
+    for position in range(len(unique_skus)):
+        low, high = int(bounds[position]), int(bounds[position + 1])
+        method = method_names.iloc[position]
+        segment = segments.iloc[position] if segments is not None else None
         rows.append(
             ProductForecast(
                 run=run,
-                product_id=int(by_sku.loc[sku, "product_id"]),
-                start_date=group["date"].iloc[0].date(),
-                mean=[round(float(v), 4) for v in group["mean"]],
-                quantiles={c: [round(float(v), 4) for v in group[c]] for c in columns},
-                method=str(method["method"]) if method is not None else "",
-                segment=str(method["segment"]) if method is not None and "segment" in method else "",
+                product_id=int(product_ids[position]),
+                start_date=pd.Timestamp(first_dates[position]).date(),
+                mean=values["mean"][low:high],
+                quantiles={c: values[c][low:high] for c in columns},
+                method=str(method) if isinstance(method, str) else "",
+                segment=str(segment) if isinstance(segment, str) and isinstance(method, str) else "",
             )
         )
     return rows

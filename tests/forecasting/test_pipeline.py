@@ -192,3 +192,20 @@ def test_a_service_floor_set_on_a_product_replaces_its_class_floor():
     policy = job.policies.get(product__sku="P03")
     assert "service floor 97.0%." in policy.explanation
     assert policy.fill_rate >= 0.97 or "The floor cannot be met" in policy.explanation
+
+
+@pytest.mark.parametrize(("large_from", "expected"), [(7, 200), (6, 37)])
+def test_a_large_run_plans_on_fewer_demand_paths(monkeypatch, settings, large_from, expected):
+    settings.PLAN_PATHS, settings.PLAN_LARGE_JOB_PATHS, settings.PLAN_LARGE_JOB_PRODUCTS = 200, 37, large_from
+    seen = []
+    real_plan = services.plan
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["options"].paths)
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(services, "plan", spy)
+    job = _run(small_merchant())  # six products, in two chunks
+
+    assert job.status == "succeeded"
+    assert seen == [expected, expected]
