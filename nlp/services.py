@@ -184,9 +184,18 @@ def text_signals_score(*, merchant: Merchant, text_ids: Sequence[int], model_nam
 
 
 def texts_pending_scores(*, merchant: Merchant, model_name: str | None = None) -> list[int]:
-    """Ids of the merchant's texts that the configured model (by name) has not scored yet, oldest first."""
+    """Ids of the merchant's texts that the configured model has not scored yet, oldest first.
+
+    A model in a local directory is known by its fingerprint, so rebuilding it in place (``nlp_build_model``
+    again) makes every text pending for the new weights; a hub id is known by its name.
+    """
+    from nlp.signals.loading import local_model_fingerprint
+
     name = model_name or settings.NLP_MODEL
-    scored = TextSignal.objects.filter(merchant=merchant, model_name=name[:255]).values("text_id")
+    fingerprint = local_model_fingerprint(name, precision=settings.NLP_PRECISION)
+    signals = TextSignal.objects.filter(merchant=merchant)
+    signals = signals.filter(model_fingerprint=fingerprint) if fingerprint else signals.filter(model_name=name[:255])
+    scored = signals.values("text_id")
     pending = TextDocument.objects.filter(merchant=merchant).exclude(pk__in=scored).order_by("pk")
     return list(pending.values_list("pk", flat=True))
 

@@ -56,14 +56,27 @@ def set_torch_threads(threads: int) -> None:
 
 
 def _weights_digest(path: Path) -> str:
+    files = [
+        file
+        for file in sorted(path.iterdir())
+        if file.suffix in {".safetensors", ".bin", ".json", ".txt"} and file.is_file()
+    ]
+    # Hashing a large model's weights takes a while: the digest is kept while no file's size or time changes.
+    stamp = tuple((file.name, file.stat().st_size, file.stat().st_mtime_ns) for file in files)
+    known = _digests.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
     digest = hashlib.sha256()
-    for file in sorted(path.iterdir()):
-        if file.suffix in {".safetensors", ".bin", ".json", ".txt"} and file.is_file():
-            digest.update(file.name.encode())
-            with file.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+    for file in files:
+        digest.update(file.name.encode())
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    _digests[path] = (stamp, digest.hexdigest())
     return digest.hexdigest()
+
+
+_digests: dict[Path, tuple[tuple[tuple[str, int, int], ...], str]] = {}
 
 
 def model_fingerprint(name: str, *, precision: str, revision: str = "") -> str:
@@ -72,6 +85,12 @@ def model_fingerprint(name: str, *, precision: str, revision: str = "") -> str:
     source = _weights_digest(path) if path.is_dir() else f"hub:{name}@{revision or 'default'}"
     key = json.dumps({"source": source, "precision": precision, "labels": LABELS_VERSION}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def local_model_fingerprint(name: str, *, precision: str) -> str | None:
+    """The fingerprint of a model saved in a local directory, without loading it (None for a hub id, whose
+    revision is only known once loaded). A directory rebuilt in place gets a new fingerprint."""
+    return model_fingerprint(name, precision=precision) if Path(name).is_dir() else None
 
 
 def conv1d_to_linear(model: nn.Module) -> nn.Module:
@@ -122,7 +141,8 @@ def load_language_model(name: str, *, precision: str = "int8") -> LanguageModel:
         if failed is not None and time.monotonic() - failed[0] < HUB_RETRY_SECONDS:
             raise ModelUnavailableError(failed[1])
         try:
-            return _load(*key)
+            # a local directory rebuilt in place is loaded afresh: its fingerprint is part of the cache key
+            return _load(*key, local_model_fingerprint(key[0], precision=precision))
         except ModelUnavailableError as error:
             if not _looks_local(key[0]):
                 _hub_failures[key] = (time.monotonic(), str(error))
@@ -141,7 +161,7 @@ def _looks_local(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(name: str, precision: str) -> LanguageModel:
+def _load(name: str, precision: str, local_fingerprint: str | None = None) -> LanguageModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if not name:

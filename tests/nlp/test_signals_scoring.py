@@ -88,9 +88,9 @@ def test_an_unreachable_hub_model_is_not_asked_for_again_at_once(monkeypatch, tm
     calls: list[str] = []
     real_load = loading._load
 
-    def counted(name: str, precision: str):
+    def counted(name: str, precision: str, local_fingerprint: str | None = None):
         calls.append(name)
-        return real_load(name, precision)
+        return real_load(name, precision, local_fingerprint)
 
     monkeypatch.setattr(loading, "_load", counted)
     monkeypatch.setattr(loading, "_hub_failures", {})

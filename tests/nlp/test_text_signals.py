@@ -1,6 +1,7 @@
 """Scoring stored texts, the nlp task and the CSV commands, with a tiny GPT-2 built in a temporary directory."""
 
 import datetime
+import shutil
 
 import pandas as pd
 import pytest
@@ -8,7 +9,14 @@ from django.core.management import CommandError, call_command
 
 from nlp.models import MatchStatus, SignalStatus, TextSignal
 from nlp.selectors import text_evidence_for_product, text_features_for_merchant
-from nlp.services import TextInput, text_signals_schedule, text_signals_score, texts_create
+from nlp.services import (
+    TextInput,
+    text_signals_schedule,
+    text_signals_score,
+    text_signals_score_pending,
+    texts_create,
+    texts_pending_scores,
+)
 from nlp.signals.labels import SIGNAL_NAMES
 from nlp.tasks import text_signals_score_task
 from tests.factories import ProductFactory
@@ -58,6 +66,31 @@ def test_scoring_stores_one_signal_per_text_with_a_clear_outcome(merchant, produ
     assert texts[1].match_confidence > 0.5
     evidence = text_evidence_for_product(merchant=merchant, product=product)
     assert sorted(e.text_id for e in evidence) == sorted([texts[0].pk, texts[3].pk, texts[4].pk])
+
+
+@pytest.mark.django_db
+def test_a_model_rebuilt_in_place_scores_every_text_again(merchant, texts, nlp_settings, tiny_model_dir, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model_dir)
+    nlp_settings.NLP_MODEL = str(model_dir)
+    ids = [text.pk for text in texts]
+    assert texts_pending_scores(merchant=merchant) == ids
+    assert text_signals_score_pending(merchant=merchant) == 5
+    assert texts_pending_scores(merchant=merchant) == []
+
+    # the merchant rebuilds the model into the same directory: other weights, same name
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    with torch.no_grad():
+        model.get_input_embeddings().weight.mul_(1.5)
+    model.save_pretrained(model_dir)
+
+    assert texts_pending_scores(merchant=merchant) == ids
+    assert text_signals_score_pending(merchant=merchant) == 5
+    assert texts_pending_scores(merchant=merchant) == []
+    assert TextSignal.objects.filter(merchant=merchant).values("model_fingerprint").distinct().count() == 2
 
 
 @pytest.mark.django_db
