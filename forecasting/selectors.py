@@ -38,6 +38,7 @@ from forecasting.models import (
     SuggestionStatus,
     SupplierBudget,
 )
+from forecasting.policy.plan import planning_horizon_for_cover
 from forecasting.policy.replay import ReplayResult, SeedRule, StaticSS, replay
 from inventory.models import Merchant, Product, PurchaseOrder, PurchaseOrderStatus, StockLevel
 from inventory.selectors import (
@@ -65,6 +66,34 @@ def days_to_periods(days: float, freq: str) -> int:
     return int(days) if freq == "D" else math.ceil(days / 7)
 
 
+@dataclass(frozen=True)
+class PlanningScope:
+    """What a run plans: the active products with a supplier (by SKU) and the planning horizon in periods."""
+
+    product_ids: list[int]
+    horizon: int
+
+
+def planning_scope_for_merchant(*, merchant: Merchant, settings: PolicySettings | None = None) -> PlanningScope:
+    """The products ``planning_items_for_merchant`` would return and their planning horizon (three times the
+    longest lead time plus review period, see ``forecasting.policy.plan.planning_horizon``), read as plain
+    values: a run's preparation needs no stock or costs, and a large catalogue reads fast this way."""
+    settings = settings or policy_settings_for_merchant(merchant=merchant)
+    freq = settings.planning_freq
+    rows = (
+        Product.objects.filter(merchant=merchant, is_active=True, supplier__isnull=False)
+        .order_by("sku")
+        .values_list("pk", "lead_time_days_override", "supplier__lead_time_days", "policy_settings__review_period_days")
+    )
+    product_ids, longest = [], 0
+    for pk, own_lead, supplier_lead, own_review in rows:
+        lead = days_to_periods(own_lead if own_lead is not None else supplier_lead, freq)
+        review = max(1, days_to_periods(own_review or settings.review_period_days, freq))
+        product_ids.append(int(pk))
+        longest = max(longest, lead + review)
+    return PlanningScope(product_ids=product_ids, horizon=planning_horizon_for_cover(longest) if product_ids else 1)
+
+
 def planning_items_for_merchant(
     *, merchant: Merchant, product_ids: list[int] | None = None, settings: PolicySettings | None = None
 ) -> pd.DataFrame:
@@ -81,15 +110,16 @@ def planning_items_for_merchant(
         .select_related("supplier", "policy_settings")
         .order_by("sku")
     )
+    levels = StockLevel.objects.filter(merchant=merchant)
     if product_ids is not None:
+        # a pipeline chunk reads its own products' stock, not the whole catalogue's
         products = products.filter(pk__in=product_ids)
+        levels = levels.filter(product_id__in=product_ids)
     stock = {
         row["product_id"]: (int(row["on_hand"] or 0), int(row["allocated"] or 0))
-        for row in StockLevel.objects.filter(merchant=merchant)
-        .values("product_id")
-        .annotate(on_hand=Sum("on_hand"), allocated=Sum("allocated"))
+        for row in levels.values("product_id").annotate(on_hand=Sum("on_hand"), allocated=Sum("allocated"))
     }
-    on_order = on_order_by_product(merchant=merchant)
+    on_order = on_order_by_product(merchant=merchant, product_ids=product_ids)
     rows = []
     for product in products:
         assert product.supplier is not None

@@ -45,11 +45,16 @@ from forecasting.models import (
 )
 from forecasting.policy.budget import apply_budget
 from forecasting.policy.demand import POLICY_QUANTILES
-from forecasting.policy.plan import PlanOptions, plan, planning_horizon, validate_items
-from forecasting.selectors import history_window, planning_items_for_merchant, policy_settings_for_merchant
+from forecasting.policy.plan import PlanOptions, plan, validate_items
+from forecasting.selectors import (
+    history_window,
+    planning_items_for_merchant,
+    planning_scope_for_merchant,
+    policy_settings_for_merchant,
+)
 from inventory import services as inventory_services
 from inventory.models import Merchant, Product, PurchaseOrder, PurchaseOrderStatus, Supplier
-from inventory.selectors import demand_frame_for_merchant, product_ids_with_sales
+from inventory.selectors import demand_frame_for_merchant, product_ids_ever_sold
 from inventory.services import Actor, actor_or_none
 
 logger = logging.getLogger(__name__)
@@ -205,9 +210,9 @@ class PipelinePlan:
 def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelinePlan:
     """Mark the run running, run its signals step, create its forecast run and split its products into chunks.
 
-    Products with sales in the history window are forecast by the engine; active products without any get a
-    cold-start forecast from their most similar products. Repeating it for a run already prepared returns the
-    same chunks.
+    Products that have sold are forecast by the engine from their sales in the history window; active products
+    that never sold get a cold-start forecast from their most similar products. Repeating it for a run already
+    prepared returns the same chunks.
     """
     job = _require_running(job_id)
     merchant = job.merchant
@@ -215,17 +220,19 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
     with transaction.atomic():
         job = JobRun.objects.select_for_update().get(pk=job.pk)
         _set_status(job, JobStatus.RUNNING)
-    start, end = history_window(today=job.run_date or timezone.localdate())
+    _, end = history_window(today=job.run_date or timezone.localdate())
     text_signals = _signals_step(job=job, until=end)
-    items = planning_items_for_merchant(merchant=merchant, settings=settings)
-    product_ids = [int(pk) for pk in items["product_id"]] if not items.empty else []
-    with_history = set(product_ids_with_sales(merchant=merchant, since=start, until=end))
+    scope = planning_scope_for_merchant(merchant=merchant, settings=settings)
+    product_ids = scope.product_ids
+    # New products have never sold; a product whose sales all fall before the window has no history there and
+    # is left out by its chunk (its similar products say nothing about a product that stopped selling).
+    with_history = product_ids_ever_sold(merchant=merchant)
     new_ids = [pk for pk in product_ids if pk not in with_history]
     coldstart = _coldstart_rates(merchant=merchant, product_ids=new_ids, as_of=end) if new_ids else {}
     product_ids = [pk for pk in product_ids if pk in with_history or str(pk) in coldstart]
     size = chunk_size or django_settings.PIPELINE_CHUNK_SIZE
     chunks = [product_ids[i : i + size] for i in range(0, len(product_ids), size)]
-    horizon = planning_horizon(items) if not items.empty else 1
+    horizon = scope.horizon
     with transaction.atomic():
         job = JobRun.objects.select_for_update().get(pk=job.pk)
         if job.status != JobStatus.RUNNING:
@@ -613,7 +620,13 @@ def pipeline_publish(*, job_id: int) -> JobRun:
         forecast_step, publish_step = _step(job, "forecast"), _step(job, "publish")
         _set_status(forecast_step, JobStatus.SUCCEEDED)
         _set_status(publish_step, JobStatus.RUNNING)
-        policies = list(ProductPolicy.objects.filter(job=job).select_related("product__supplier"))
+        # only the products to order become suggestions (and only they can be cut by a budget)
+        policies = list(
+            ProductPolicy.objects.filter(job=job, order_quantity__gt=0)
+            .select_related("product__supplier")
+            .defer("details")
+            .order_by("pk")
+        )
         _apply_budget(policies, settings=settings, merchant=merchant)
         _supersede_open_suggestions(merchant=merchant, job=job)
         _create_suggestions(job=job, policies=policies)

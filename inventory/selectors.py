@@ -122,13 +122,12 @@ def stock_movements_for_product(*, merchant: Merchant, product: Product, limit: 
     )
 
 
-def on_order_by_product(*, merchant: Merchant) -> dict[int, int]:
-    """Units approved or sent but not yet received, per product id."""
-    rows = (
-        PurchaseOrderLine.objects.filter(order__merchant=merchant, order__status__in=ON_ORDER_STATUSES)
-        .values("product_id")
-        .annotate(outstanding=Sum(F("quantity") - F("quantity_received")))
-    )
+def on_order_by_product(*, merchant: Merchant, product_ids: list[int] | None = None) -> dict[int, int]:
+    """Units approved or sent but not yet received, per product id (of ``product_ids`` only, when given)."""
+    lines = PurchaseOrderLine.objects.filter(order__merchant=merchant, order__status__in=ON_ORDER_STATUSES)
+    if product_ids is not None:
+        lines = lines.filter(product_id__in=product_ids)
+    rows = lines.values("product_id").annotate(outstanding=Sum(F("quantity") - F("quantity_received")))
     return {row["product_id"]: int(row["outstanding"] or 0) for row in rows}
 
 
@@ -310,15 +309,10 @@ class LedgerMismatch:
     ledger_sum: int
 
 
-def product_ids_with_sales(*, merchant: Merchant, since: datetime.date, until: datetime.date) -> set[int]:
-    """Products with at least one sale in the window (one index probe per product, not a scan of every line)."""
-    zone = timezone.get_current_timezone()
-    start = datetime.datetime.combine(since, datetime.time.min, tzinfo=zone)
-    end = datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
-    # a timestamp range (not a cast to date) lets PostgreSQL probe each product's lines by index
-    sold = SalesOrderLine.objects.filter(
-        product=OuterRef("pk"), order__ordered_at__gte=start, order__ordered_at__lt=end
-    )
+def product_ids_ever_sold(*, merchant: Merchant) -> set[int]:
+    """Products with at least one sale line ever (one index probe on the lines per product, no join): the others
+    are new to the shop."""
+    sold = SalesOrderLine.objects.filter(product=OuterRef("pk"))
     products = Product.objects.filter(merchant=merchant).filter(Exists(sold)).order_by()
     return set(products.values_list("pk", flat=True))
 

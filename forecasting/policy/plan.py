@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,8 +147,12 @@ def _check_same_items(history: pd.DataFrame, items: pd.DataFrame) -> None:
 
 def planning_horizon(items: pd.DataFrame) -> int:
     """Three cover periods of the longest-covered item, and at least ``MIN_HORIZON`` periods."""
-    cover = (items["lead_time"] + items["review_period"]).max()
-    return int(max(MIN_HORIZON, 3 * cover))
+    return planning_horizon_for_cover(int((items["lead_time"] + items["review_period"]).max()))
+
+
+def planning_horizon_for_cover(longest_cover: int) -> int:
+    """The planning horizon when the longest lead time plus review period is ``longest_cover`` periods."""
+    return int(max(MIN_HORIZON, 3 * longest_cover))
 
 
 def _pipeline(items: pd.DataFrame) -> np.ndarray:
@@ -161,7 +166,7 @@ def _format_units(value: float) -> str:
     return f"{value:.1f}" if abs(value - round(value)) > 1e-9 else f"{value:.0f}"
 
 
-def _explain(row: pd.Series, horizon: int) -> str:
+def _explain(row: Mapping[str, Any], horizon: int) -> str:
     spread = f" ± {row['lead_time_std']:g}" if row["lead_time_std"] > 0 else ""
     cover = (
         f"Cover {row['cover_periods']} periods (lead time {row['lead_time']}{spread} + review {row['review_period']}): "
@@ -343,7 +348,7 @@ def plan(
     frame["budget_cut"] = budgeted["budget_cut"].to_numpy()
     frame["budget_note"] = budgeted["budget_note"].to_numpy()
     frame["position"] = position
-    frame["explanation"] = [_explain(row, horizon) for _, row in frame.iterrows()]
+    frame["explanation"] = [_explain(row, horizon) for row in frame.to_dict("records")]
     return frame[list(PLAN_COLUMNS)].reset_index(drop=True)
 
 

@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 
 from inventory import services
-from inventory.selectors import product_ids_with_sales
+from inventory.selectors import demand_frame_for_merchant, product_ids_ever_sold
 from tests.factories import MerchantFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_products_with_sales_in_the_window_count_whole_days_at_both_ends():
+def test_demand_in_a_window_counts_whole_days_at_both_ends_and_new_products_never_sold():
     # given: five products sold once each, around a window of 1 to 31 March, and another shop's product
     shop, other = MerchantFactory(slug="shop"), MerchantFactory(slug="other")
     sold_at = {
@@ -37,7 +37,13 @@ def test_products_with_sales_in_the_window_count_whole_days_at_both_ends():
     )
 
     # when
-    found = product_ids_with_sales(merchant=shop, since=datetime.date(2026, 3, 1), until=datetime.date(2026, 3, 31))
+    demand = demand_frame_for_merchant(merchant=shop, since=datetime.date(2026, 3, 1), until=datetime.date(2026, 3, 31))
+    sold = product_ids_ever_sold(merchant=shop)
 
     # then
-    assert found == {products["FIRST-MOMENT"].pk, products["LAST-MOMENT"].pk, products["MIDDLE"].pk}
+    assert [(row.item_id, str(row.date.date()), row.quantity) for row in demand.itertuples()] == [
+        ("FIRST-MOMENT", "2026-03-01", 1.0),
+        ("LAST-MOMENT", "2026-03-31", 1.0),
+        ("MIDDLE", "2026-03-15", 1.0),
+    ]
+    assert sold == {products[sku].pk for sku in sold_at}
