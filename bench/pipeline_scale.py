@@ -198,6 +198,26 @@ def load_merchant(skus: int, days: int) -> int:
     return Merchant.objects.get(slug="bench").pk
 
 
+def loaded_merchant(skus: int, days: int, redis_url: str) -> int | None:
+    """The bench merchant of an earlier run with the same size, or None (the database is then rebuilt)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(bench_url()) as connection:
+            row = connection.execute(
+                "SELECT m.id, (SELECT count(*) FROM inventory_product p WHERE p.merchant_id = m.id), "
+                "(SELECT count(*) FROM inventory_salesorder o WHERE o.merchant_id = m.id AND o.channel = 'history') "
+                "FROM inventory_merchant m WHERE m.slug = 'bench'"
+            ).fetchone()
+    except psycopg.Error:
+        return None
+    if row is None or row[1] != skus or row[2] != days:
+        return None
+    setup_django(redis_url)
+    print(f"reusing the loaded bench database: {skus:,} SKUs over {days} days", flush=True)
+    return int(row[0])
+
+
 def build_text_model() -> str:
     """A tiny GPT-2 trained on the bench merchant's texts (hubs are often unreachable), so the signals step scores
     the texts as it would with a real model; built once, outside the timed runs."""
@@ -289,15 +309,20 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--chunk-size", type=int, default=500)
     parser.add_argument("--freq", default="D", choices=["D", "W-MON"])
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the bench database when it already holds --skus products"
+    )
     parser.add_argument("--methods", default="", help="FORECAST_ENGINE_METHODS for the workers (default: all)")
     args = parser.parse_args()
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    recreate_database()
-    setup_django(redis_url)
-    from django.core.management import call_command
+    merchant_id = loaded_merchant(args.skus, args.days, redis_url) if args.reuse else None
+    if merchant_id is None:
+        recreate_database()
+        setup_django(redis_url)
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    merchant_id = load_merchant(args.skus, args.days)
+        call_command("migrate", verbosity=0)
+        merchant_id = load_merchant(args.skus, args.days)
     from forecasting.models import PolicySettings
 
     PolicySettings.objects.update_or_create(merchant_id=merchant_id, defaults={"planning_freq": args.freq})
