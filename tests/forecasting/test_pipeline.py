@@ -209,3 +209,29 @@ def test_a_large_run_plans_on_fewer_demand_paths(monkeypatch, settings, large_fr
 
     assert job.status == "succeeded"
     assert seen == [expected, expected]
+
+
+@pytest.mark.parametrize("freq", ["D", "W-MON"])
+def test_the_planning_scope_is_the_planning_items_products_and_horizon(freq):
+    from forecasting.policy.plan import planning_horizon
+    from forecasting.selectors import (
+        planning_items_for_merchant,
+        planning_scope_for_merchant,
+        policy_settings_for_merchant,
+    )
+
+    merchant = small_merchant()
+    services.policy_settings_update(merchant=merchant, planning_freq=freq)
+    products = list(merchant.products.order_by("sku"))
+    products[1].lead_time_days_override = 30
+    products[1].save()
+    services.product_policy_settings_set(product=products[2], review_period_days=21)
+    products[3].is_active = False
+    products[3].save()
+    settings = policy_settings_for_merchant(merchant=merchant)
+
+    scope = planning_scope_for_merchant(merchant=merchant, settings=settings)
+    items = planning_items_for_merchant(merchant=merchant, settings=settings)
+
+    assert scope.product_ids == [int(pk) for pk in items["product_id"]]
+    assert scope.horizon == planning_horizon(items) == {"D": 3 * (30 + 7), "W-MON": 3 * (5 + 1)}[freq]
