@@ -10,22 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from forecasting.reorder_points import reorder_points_published
-from integrations.models import WebhookEndpoint, WebhookEvent
-from integrations.services import purchase_order_approved_emit, webhook_events_emit
+from integrations.models import WebhookEvent
+from integrations.services import (
+    purchase_order_approved_emit,
+    webhook_endpoints_for_event,
+    webhook_events_emit,
+)
 from inventory.events import ArrivalChange, PositionChange
 from inventory.models import Merchant, PurchaseOrder
 from inventory.selectors import back_in_stock_dates_for_products, product_stock_for_products
 
 
-def _subscribed(*, merchant_id: int, event: str) -> bool:
-    # Filtered in Python: JSON containment is not available on every database (SQLite).
-    endpoints = WebhookEndpoint.objects.filter(merchant_id=merchant_id, is_active=True)
-    return any(event in events for events in endpoints.values_list("events", flat=True))
-
-
 def purchase_order_approved_announce(*, order: PurchaseOrder) -> None:
     """``purchase_order.approved``, whichever page, API call or service approved the order."""
-    if _subscribed(merchant_id=order.merchant_id, event=WebhookEvent.PURCHASE_ORDER_APPROVED):
+    if webhook_endpoints_for_event(merchant_id=order.merchant_id, event=WebhookEvent.PURCHASE_ORDER_APPROVED):
         purchase_order_approved_emit(order=order)
 
 
@@ -37,7 +35,9 @@ def below_reorder_point_announce(*, merchant: Merchant, changes: Sequence[Positi
     change. The reorder point is the one of the merchant's published run.
     """
     falling = {change.product_id: change.delta for change in changes if change.delta < 0}
-    if not falling or not _subscribed(merchant_id=merchant.pk, event=WebhookEvent.PRODUCT_BELOW_REORDER_POINT):
+    if not falling or not webhook_endpoints_for_event(
+        merchant_id=merchant.pk, event=WebhookEvent.PRODUCT_BELOW_REORDER_POINT
+    ):
         return
     points = reorder_points_published(merchant=merchant, product_ids=falling)
     if not points:
@@ -70,7 +70,9 @@ def back_in_stock_date_announce(*, order: PurchaseOrder, changes: Sequence[Arriv
     The service says what this order expected before and after; the other orders have not changed, so the date
     before is the earlier of the others' and this order's previous one.
     """
-    if not _subscribed(merchant_id=order.merchant_id, event=WebhookEvent.PRODUCT_BACK_IN_STOCK_DATE_CHANGED):
+    if not webhook_endpoints_for_event(
+        merchant_id=order.merchant_id, event=WebhookEvent.PRODUCT_BACK_IN_STOCK_DATE_CHANGED
+    ):
         return
     merchant = order.merchant
     by_product = {change.product_id: change for change in changes}

@@ -200,6 +200,15 @@ def _events(events: Sequence[str]) -> list[str]:
     return events
 
 
+def webhook_endpoints_for_event(*, merchant_id: int, event: str) -> list[WebhookEndpoint]:
+    """The merchant's active endpoints that subscribe to ``event``, oldest first.
+
+    Filtered in Python: JSON containment is not available on every database (SQLite).
+    """
+    endpoints = WebhookEndpoint.objects.filter(merchant_id=merchant_id, is_active=True).order_by("pk")
+    return [endpoint for endpoint in endpoints if event in endpoint.events]
+
+
 def webhook_event_emit(*, merchant: Merchant, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
     """Queue ``event`` for every active endpoint of ``merchant`` that subscribes to it.
 
@@ -218,11 +227,7 @@ def webhook_events_emit(*, merchant: Merchant, event: str, payloads: Sequence[di
         raise ValidationError({"event": f"Unknown event {event!r}."})
     if not payloads:
         return []
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(merchant=merchant, is_active=True).order_by("pk")
-        if event in endpoint.events
-    ]
+    endpoints = webhook_endpoints_for_event(merchant_id=merchant.pk, event=event)
     if not endpoints:
         return []
     bodies = [json.loads(json.dumps(payload, cls=DjangoJSONEncoder)) for payload in payloads]
