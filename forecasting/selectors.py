@@ -66,6 +66,17 @@ def days_to_periods(days: float, freq: str) -> int:
     return int(days) if freq == "D" else math.ceil(days / 7)
 
 
+def _plannable_products(merchant: Merchant) -> QuerySet[Product]:
+    """The products a run plans: active, with a supplier, by SKU."""
+    return Product.objects.filter(merchant=merchant, is_active=True, supplier__isnull=False).order_by("sku")
+
+
+def _cover_periods(*, lead_days: int, review_days: int | None, settings: PolicySettings) -> tuple[int, int]:
+    """A product's lead time and review period in planning periods (its own review period, else the merchant's)."""
+    freq = settings.planning_freq
+    return days_to_periods(lead_days, freq), max(1, days_to_periods(review_days or settings.review_period_days, freq))
+
+
 @dataclass(frozen=True)
 class PlanningScope:
     """What a run plans: the active products with a supplier (by SKU) and the planning horizon in periods."""
@@ -79,16 +90,16 @@ def planning_scope_for_merchant(*, merchant: Merchant, settings: PolicySettings 
     longest lead time plus review period, see ``forecasting.policy.plan.planning_horizon``), read as plain
     values: a run's preparation needs no stock or costs, and a large catalogue reads fast this way."""
     settings = settings or policy_settings_for_merchant(merchant=merchant)
-    freq = settings.planning_freq
-    rows = (
-        Product.objects.filter(merchant=merchant, is_active=True, supplier__isnull=False)
-        .order_by("sku")
-        .values_list("pk", "lead_time_days_override", "supplier__lead_time_days", "policy_settings__review_period_days")
+    rows = _plannable_products(merchant).values_list(
+        "pk", "lead_time_days_override", "supplier__lead_time_days", "policy_settings__review_period_days"
     )
     product_ids, longest = [], 0
     for pk, own_lead, supplier_lead, own_review in rows:
-        lead = days_to_periods(own_lead if own_lead is not None else supplier_lead, freq)
-        review = max(1, days_to_periods(own_review or settings.review_period_days, freq))
+        lead, review = _cover_periods(
+            lead_days=own_lead if own_lead is not None else supplier_lead,
+            review_days=own_review,
+            settings=settings,
+        )
         product_ids.append(int(pk))
         longest = max(longest, lead + review)
     return PlanningScope(product_ids=product_ids, horizon=planning_horizon_for_cover(longest) if product_ids else 1)
@@ -105,11 +116,7 @@ def planning_items_for_merchant(
     """
     settings = settings or policy_settings_for_merchant(merchant=merchant)
     freq = settings.planning_freq
-    products = (
-        Product.objects.filter(merchant=merchant, is_active=True, supplier__isnull=False)
-        .select_related("supplier", "policy_settings")
-        .order_by("sku")
-    )
+    products = _plannable_products(merchant).select_related("supplier", "policy_settings")
     levels = StockLevel.objects.filter(merchant=merchant)
     if product_ids is not None:
         # a pipeline chunk reads its own products' stock, not the whole catalogue's
@@ -129,23 +136,26 @@ def planning_items_for_merchant(
         holding = unit_cost * settings.holding_rate_per_year / periods_per_year(freq)
         shortage = margin * settings.shortage_cost_share_of_margin
         order_cost = settings.order_cost
-        review_days = settings.review_period_days
         if override is not None:
             if override.holding_cost_per_day is not None:
                 holding = override.holding_cost_per_day * (1 if freq == "D" else 7)
             shortage = override.shortage_cost if override.shortage_cost is not None else shortage
             order_cost = override.order_cost if override.order_cost is not None else order_cost
-            review_days = override.review_period_days or review_days
         on_hand, allocated = stock.get(product.pk, (0, 0))
+        lead, review = _cover_periods(
+            lead_days=product.lead_time_days,
+            review_days=override.review_period_days if override is not None else None,
+            settings=settings,
+        )
         rows.append(
             {
                 "item_id": product.sku,
                 "product_id": product.pk,
                 "supplier_id": product.supplier_id,
                 "supplier": str(product.supplier_id),
-                "lead_time": days_to_periods(product.lead_time_days, freq),
+                "lead_time": lead,
                 "lead_time_std": float(product.supplier.lead_time_std_days) / (1 if freq == "D" else 7),
-                "review_period": max(1, days_to_periods(review_days, freq)),
+                "review_period": review,
                 "unit_cost": float(unit_cost),
                 "holding_cost": float(holding),
                 "shortage_cost": float(shortage),
