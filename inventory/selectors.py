@@ -295,7 +295,6 @@ def demand_frame_for_merchant(
         cursor.execute(sql, params)
         records = cursor.fetchall()
     frame = pd.DataFrame.from_records(records, columns=["item_id", "date", "quantity"])
-    frame["item_id"] = frame["item_id"].astype(object)
     frame["date"] = pd.to_datetime(frame["date"])
     frame["quantity"] = frame["quantity"].astype(float)
     return frame

@@ -62,7 +62,7 @@ def _weights_digest(path: Path) -> str:
         if file.suffix in {".safetensors", ".bin", ".json", ".txt"} and file.is_file()
     ]
     # Hashing a large model's weights takes a while: the digest is kept while no file's size or time changes.
-    stamp = tuple((file.name, file.stat().st_size, file.stat().st_mtime_ns) for file in files)
+    stamp = tuple((file.name, info.st_size, info.st_mtime_ns) for file in files for info in [file.stat()])
     known = _digests.get(path)
     if known is not None and known[0] == stamp:
         return known[1]
