@@ -9,10 +9,13 @@ matches), the weighted combination with the model's cosine (``DEFAULT_MODEL_WEIG
 from __future__ import annotations
 
 import datetime
+import itertools
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -26,6 +29,7 @@ from inventory.models import Merchant, Product
 from inventory.selectors import demand_frame_for_merchant, product_list_for_merchant
 from nlp.models import ProductRepresentation
 from nlp.representations import (
+    COLDSTART_MODEL_WEIGHT,
     DEFAULT_MODEL_WEIGHT,
     RepresentationKind,
     centred_unit_vectors,
@@ -64,6 +68,17 @@ class CatalogueRepresentations:
         both = self.has_model_vector[rows][:, None] & self.has_model_vector[columns][None, :]
         combined = np.where(both, (1 - model_weight) * text_part + model_weight * model_part, text_part)
         return np.clip(combined.astype(np.float32), 0.0, 1.0)
+
+    def coldstart_views(
+        self, *, model_weight: float = COLDSTART_MODEL_WEIGHT
+    ) -> tuple[list[Callable[[np.ndarray, np.ndarray], np.ndarray]], list[float]]:
+        """The similarities a cold start estimates under, and the weights its estimates are averaged with:
+        TF-IDF, and the language model (TF-IDF for the products without a current vector) when there is one."""
+        views: list[Callable[[np.ndarray, np.ndarray], np.ndarray]] = [partial(self.similarity, model_weight=0.0)]
+        if self.model_vectors is None or model_weight <= 0:
+            return views, [1.0]
+        views.append(partial(self.similarity, model_weight=1.0))
+        return views, [1.0 - model_weight, model_weight]
 
 
 _cache: OrderedDict[tuple[object, ...], CatalogueRepresentations] = OrderedDict()
@@ -248,11 +263,13 @@ def coldstart_estimates_for_merchant(
     targets = None
     if product_ids is not None:
         targets = [catalogue.skus[catalogue.position(pk)] for pk in product_ids if pk in set(catalogue.product_ids)]
+    views, view_weights = catalogue.coldstart_views()
     estimates = coldstart_forecast(
         history=history,
         item_ids=catalogue.skus,
         prices=catalogue.prices,
-        similarity=catalogue.similarity,
+        similarity=views,
+        view_weights=view_weights,
         config=config,
         as_of=pd.Timestamp(as_of),
         targets=targets,
@@ -279,15 +296,16 @@ def _reference_candidates(
     catalogue: CatalogueRepresentations, product_ids: list[int] | None, *, config: ColdStartConfig, limit: int
 ) -> list[int] | None:
     """The products whose sales a cold start reads (None: all): the targets, the ``SIMILAR_CANDIDATES`` most
-    similar products of each, and a fixed random sample of ``config.max_fit_references`` others."""
+    similar products of each under every view, and a fixed random sample of ``config.max_fit_references`` others."""
     if product_ids is None or len(catalogue.skus) <= limit:
         return None
     known = set(int(pk) for pk in catalogue.product_ids)
     targets = np.array([catalogue.position(pk) for pk in product_ids if pk in known], dtype=int)
     chosen = set(targets.tolist())
     everything = np.arange(len(catalogue.skus))
-    for start in range(0, len(targets), 256):
-        block = catalogue.similarity(targets[start : start + 256], everything)
+    views, _ = catalogue.coldstart_views()
+    for view, start in itertools.product(views, range(0, len(targets), 256)):
+        block = view(targets[start : start + 256], everything)
         keep = min(SIMILAR_CANDIDATES + 1, block.shape[1])
         chosen.update(np.argpartition(-block, keep - 1, axis=1)[:, :keep].ravel().tolist())
     size = min(config.max_fit_references, len(catalogue.skus))

@@ -6,7 +6,8 @@
   cheap enough to recompute from the names and descriptions whenever it is needed, so it is not stored.
 - ``similarity_matrix``: cosine similarities in [0, 1] from either or both; the language model's vectors are
   centred on the catalogue mean first, since raw mean-pooled states all point the same way.
-  ``combined`` weighs the two cosines (``DEFAULT_MODEL_WEIGHT`` for the language model).
+  ``combined`` weighs the two cosines (``DEFAULT_MODEL_WEIGHT`` for the language model); a cold start instead
+  averages the estimates made under each (``COLDSTART_MODEL_WEIGHT``).
 
 Which to use is measured by ``bench/coldstart.py``.
 """
@@ -25,10 +26,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 if TYPE_CHECKING:
     from nlp.signals.loading import LanguageModel
 
-# The language model's share of a combined similarity, and (below) which of its hidden states are pooled: the
-# choice bench/coldstart.py makes on its validation split. On its held-out new SKUs TF-IDF alone did better
-# (MAE 1.34 against 1.41), so the evidence for combining is mixed: 0 switches the language model off.
+# The language model's share of a combined similarity (one score per pair, for ranking alternatives).
 DEFAULT_MODEL_WEIGHT = 0.3
+# The language model's share of a cold-start estimate: the estimate from the language model's neighbours and
+# the one from TF-IDF's, averaged in log space with this weight (``forecasting.coldstart.combine_estimates``).
+# bench/coldstart.py chooses it, with the pooled layer below, on three validation splits; on its held-out new
+# SKUs TF-IDF alone does a little better (MAE 1.29 against 1.32), so the evidence for the model is mixed: 0
+# switches it off.
+COLDSTART_MODEL_WEIGHT = 0.5
 # On short product names, the small GPT-2 built offline gives better neighbours from its learned token
 # embeddings (layer 0) than from its last layer.
 DEFAULT_LAYER = 0

@@ -7,7 +7,8 @@ Pure numpy/pandas, no Django. The steps, each in its own module:
 - ``similarity``: the nearest references of each new product from a similarity matrix (``nearest``).
 - ``estimate``: the estimate in log(1 + units) space, the weighted median of the neighbours' units after a
   price adjustment fitted on the references (``fit_price_elasticity``, ``coldstart_estimate``), and its blend
-  into a product's own history as that accumulates (``blend_with_history``).
+  into a product's own history as that accumulates (``blend_with_history``); with several similarity views
+  (TF-IDF, language model), their estimates averaged in log space (``combine_estimates``).
 - ``frame``: a probabilistic forecast frame from those rates for the policy (``coldstart_forecast_frame``).
 
 The similarity matrix comes from ``nlp.representations`` (language-model and TF-IDF product representations).
@@ -22,6 +23,7 @@ from forecasting.coldstart.estimate import (
     blend_with_history,
     coldstart_estimate,
     coldstart_forecast,
+    combine_estimates,
     fit_price_elasticity,
 )
 from forecasting.coldstart.frame import coldstart_forecast_frame
@@ -38,6 +40,7 @@ __all__ = [
     "coldstart_estimate",
     "coldstart_forecast",
     "coldstart_forecast_frame",
+    "combine_estimates",
     "fit_price_elasticity",
     "nearest",
     "own_history_units",

@@ -4,8 +4,9 @@ Contract: history ``item_id,date,quantity`` (daily; existing products), products
 ``item_id,name,description,price`` (every product), output ``item_id,expected_units,similar_items`` for each
 product with no row in the history: its units over its first ``weeks`` weeks on sale and the ids of the
 similar products used, separated by ``;``, most similar first. Products are represented by their text (name
-and description) through ``nlp.representations``: TF-IDF, combined with the language model when one is given
-and loads. Any problem raises ``InputError`` with one line, and nothing is written.
+and description) through ``nlp.representations``: TF-IDF and, when one is given and loads, the language
+model, whose estimates are averaged (``model_weight`` for the language model's). Any problem raises
+``InputError`` with one line, and nothing is written.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from forecasting.engine.csv_command import write_csv_atomically
 from forecasting.engine.errors import InputError
 from forecasting.engine.history import parse_numbers, read_csv_file, read_history_csv, require_columns
 from nlp.representations import (
-    DEFAULT_MODEL_WEIGHT,
+    COLDSTART_MODEL_WEIGHT,
     RepresentationKind,
     centred_unit_vectors,
     product_text,
@@ -72,12 +73,14 @@ def run_coldstart_csv(
     weeks: int,
     output_path: str | Path,
     model_vectors: Callable[[list[str]], np.ndarray] | None = None,
-    model_weight: float = DEFAULT_MODEL_WEIGHT,
+    model_weight: float = COLDSTART_MODEL_WEIGHT,
 ) -> ColdStartCsvReport:
     """Estimate every product of the products CSV that has no history and write the output CSV.
 
     ``model_vectors`` maps product texts to language-model vectors (``nlp.representations
     .language_model_vectors`` bound to a loaded model); without it the TF-IDF representation is used alone.
+    With it, each product's estimate is the average, in log space, of its estimate from TF-IDF neighbours and
+    the one from language-model neighbours, the latter weighted ``model_weight``.
     """
     if weeks < 1:
         raise InputError(f"--weeks {weeks}: must be at least 1.")
@@ -98,17 +101,21 @@ def run_coldstart_csv(
     with_history = set(history["item_id"])
     targets = [item for item in products["item_id"] if item not in with_history]
     texts = [product_text(name, text) for name, text in zip(products["name"], products["description"], strict=True)]
-    vectors = centred_unit_vectors(model_vectors(texts)) if model_vectors is not None and targets else None
-    similarity = (
-        similarity_matrix(tfidf=tfidf_vectors(texts), model_vectors=vectors, model_weight=model_weight)
+    use_model = model_vectors is not None and model_weight > 0 and bool(targets)
+    vectors = centred_unit_vectors(model_vectors(texts)) if model_vectors is not None and use_model else None
+    views = [
+        similarity_matrix(tfidf=tfidf_vectors(texts), model_vectors=None)
         if targets
         else np.zeros((len(texts), len(texts)), dtype=np.float32)
-    )
+    ]
+    if vectors is not None:
+        views.append(similarity_matrix(tfidf=None, model_vectors=vectors))
     estimates = coldstart_forecast(
         history=history,
         item_ids=products["item_id"].tolist(),
         prices=products["price"].to_numpy(),
-        similarity=similarity,
+        similarity=views,
+        view_weights=[1.0 - model_weight, model_weight] if vectors is not None else [1.0],
         config=ColdStartConfig(weeks=weeks),
         as_of=history["date"].max(),
         targets=targets,
@@ -122,5 +129,7 @@ def run_coldstart_csv(
         columns=OUTPUT_COLUMNS,
     )
     write_csv_atomically(output, output_path)
-    representation = RepresentationKind.COMBINED if vectors is not None else RepresentationKind.TFIDF
+    representation = RepresentationKind.TFIDF
+    if vectors is not None:
+        representation = RepresentationKind.COMBINED if model_weight < 1 else RepresentationKind.LANGUAGE_MODEL
     return ColdStartCsvReport(output=output, representation=representation, references=len(with_history))

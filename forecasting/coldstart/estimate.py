@@ -11,6 +11,11 @@ a few best-sellers among the neighbours must not pull a new product's estimate u
 its own nearest other references, regressing the difference in log units on the difference in log price.
 It is clipped to ``elasticity_bounds``: a mild, data-chosen effect, not an assumed one.
 
+Products can be compared in several ways at once (views: TF-IDF of the text, a language model's vectors).
+``coldstart_forecast`` then makes one estimate per view, each from that view's own neighbours and elasticity,
+and averages them in log space with the views' weights (``combine_estimates``): a forecast combination, which
+``bench/coldstart.py`` measured to do better than mixing the views' similarities into one.
+
 As the product's own sales accumulate, ``blend_with_history`` moves the estimate towards its own run rate
 with weight ``observed_weeks / (observed_weeks + prior_weeks)``.
 """
@@ -19,12 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from forecasting.coldstart.references import DAYS_PER_WEEK, ReferenceUnits, own_history_units, reference_units
 from forecasting.coldstart.similarity import Neighbours, nearest
+
+# A square similarity matrix in [0, 1] over the catalogue, or a function of (row indices, column indices)
+# returning that block of it.
+Similarity: TypeAlias = np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,39 @@ def coldstart_estimate(
     return estimates
 
 
+def combine_estimates(
+    views: Sequence[Sequence[ColdStartEstimate]], weights: Sequence[float]
+) -> list[ColdStartEstimate]:
+    """One estimate per product from the same products' estimates under several views (in the same order):
+    the weighted mean of their log(1 + units), naming the similar products of every view, taken in turn by rank
+    (the first view's most similar, the second's, ...) without repeats, each with its similarity in the view
+    that named it first."""
+    if len(views) != len(weights) or not views:
+        raise ValueError("combine_estimates needs one weight per view and at least one view.")
+    total = float(sum(weights))
+    if total <= 0 or any(weight < 0 for weight in weights):
+        raise ValueError(f"view weights must not be negative and must not all be zero, got {list(weights)}.")
+    if len(views) == 1:
+        return list(views[0])
+    combined = []
+    for estimates in zip(*views, strict=True):
+        if len({estimate.item_id for estimate in estimates}) != 1:
+            raise ValueError("combine_estimates needs the views' estimates in the same product order.")
+        log_units = (
+            sum(weight * estimate.log_units for weight, estimate in zip(weights, estimates, strict=True)) / total
+        )
+        named: dict[str, float] = {}
+        for rank in range(max(len(estimate.similar_items) for estimate in estimates)):
+            for estimate, weight in zip(estimates, weights, strict=True):
+                if weight > 0 and rank < len(estimate.similar_items):
+                    named.setdefault(estimate.similar_items[rank], estimate.similarities[rank])
+        first = estimates[0]
+        combined.append(
+            ColdStartEstimate(first.item_id, float(log_units), tuple(named), tuple(named.values()), first.weeks)
+        )
+    return combined
+
+
 def blend_with_history(
     estimate: ColdStartEstimate, *, units_observed: float, observed_days: float, prior_weeks: float = 2.0
 ) -> BlendedEstimate:
@@ -196,7 +239,8 @@ def coldstart_forecast(
     history: pd.DataFrame,
     item_ids: Sequence[str],
     prices: np.ndarray,
-    similarity: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray],
+    similarity: Similarity | Sequence[Similarity],
+    view_weights: Sequence[float] | None = None,
     config: ColdStartConfig | None = None,
     as_of: pd.Timestamp | None = None,
     targets: Sequence[str] | None = None,
@@ -206,13 +250,18 @@ def coldstart_forecast(
     ``history`` is ``item_id,date,quantity`` (daily) up to ``as_of``; ``item_ids``, ``prices`` and
     ``similarity`` describe the whole catalogue. ``similarity`` is a square matrix in [0, 1] (rows and columns
     in ``item_ids`` order) or a function of (row indices, column indices) returning that block of it, so
-    that a large catalogue's full matrix need not be built.
+    that a large catalogue's full matrix need not be built; or a list of them, one per view, whose estimates
+    are averaged in log space with ``view_weights`` (default equal; see ``combine_estimates``).
     ``targets`` (default: every product observed for fewer than ``config.min_history_weeks`` weeks, including
     products never sold) are estimated from the catalogue's other products with at least a week of history.
     Each result names the similar products used (``similar_items``); ``weekly_units`` is the rate to forecast
     with over the next weeks, ``own_weight`` how much of it is the product's own sales.
     """
     config = config or ColdStartConfig()
+    views: list[Similarity] = list(similarity) if isinstance(similarity, list | tuple) else [similarity]  # type: ignore[list-item]
+    weights = list(view_weights) if view_weights is not None else [1.0] * len(views)
+    if len(weights) != len(views):
+        raise ValueError(f"view_weights: {len(weights)} weight(s) for {len(views)} similarity view(s).")
     ids = [str(item) for item in item_ids]
     position = {item: index for index, item in enumerate(ids)}
     log_prices = np.log(np.clip(np.asarray(prices, dtype=float), 0.01, None))
@@ -233,13 +282,55 @@ def coldstart_forecast(
     reference_rows = np.array([position[item] for item in references.item_ids], dtype=int)
     target_rows = np.array([position[item] for item in target_ids], dtype=int)
     reference_index = {item: index for index, item in enumerate(references.item_ids)}
-    reference_log_prices = log_prices[reference_rows]
+    exclude = np.array([reference_index.get(item, -1) for item in target_ids])
+    per_view = [
+        _estimates_in_view(
+            view,
+            target_ids=target_ids,
+            target_rows=target_rows,
+            reference_rows=reference_rows,
+            exclude=exclude,
+            references=references,
+            log_prices=log_prices,
+            config=config,
+        )
+        for view, weight in zip(views, weights, strict=True)
+        if weight > 0
+    ]
+    estimates = combine_estimates(per_view, [weight for weight in weights if weight > 0])
+    results = []
+    for estimate in estimates:
+        index = own_by_item.get(estimate.item_id)
+        units_observed = float(own.units_observed[index]) if index is not None else 0.0
+        observed_days = float(own.observed_days[index]) if index is not None else 0.0
+        results.append(
+            blend_with_history(
+                estimate, units_observed=units_observed, observed_days=observed_days, prior_weeks=config.prior_weeks
+            )
+        )
+    return results
+
+
+def _estimates_in_view(
+    view: Similarity,
+    *,
+    target_ids: list[str],
+    target_rows: np.ndarray,
+    reference_rows: np.ndarray,
+    exclude: np.ndarray,
+    references: ReferenceUnits,
+    log_prices: np.ndarray,
+    config: ColdStartConfig,
+) -> list[ColdStartEstimate]:
+    """The targets' estimates from their neighbours under one similarity, with the price elasticity fitted
+    on the references' neighbours under the same similarity."""
 
     def block(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        if callable(similarity):
-            return np.asarray(similarity(rows, columns))
-        return np.asarray(similarity)[np.ix_(rows, columns)]
+        if callable(view):
+            return np.asarray(view(rows, columns))
+        return np.asarray(view)[np.ix_(rows, columns)]
 
+    reference_log_prices = log_prices[reference_rows]
     elasticity = 0.0
     if config.fit_elasticity and len(references) > 2:
         sample = np.arange(len(references))
@@ -255,9 +346,8 @@ def coldstart_forecast(
             bounds=config.elasticity_bounds,
             similarity_power=config.similarity_power,
         )
-    exclude = np.array([reference_index.get(item, -1) for item in target_ids])
     neighbours = nearest(block(target_rows, reference_rows), k=config.neighbours, exclude=exclude)
-    estimates = coldstart_estimate(
+    return coldstart_estimate(
         item_ids=target_ids,
         log_prices=log_prices[target_rows],
         neighbours=neighbours,
@@ -266,14 +356,3 @@ def coldstart_forecast(
         elasticity=elasticity,
         similarity_power=config.similarity_power,
     )
-    results = []
-    for estimate in estimates:
-        index = own_by_item.get(estimate.item_id)
-        units_observed = float(own.units_observed[index]) if index is not None else 0.0
-        observed_days = float(own.observed_days[index]) if index is not None else 0.0
-        results.append(
-            blend_with_history(
-                estimate, units_observed=units_observed, observed_days=observed_days, prior_weeks=config.prior_weeks
-            )
-        )
-    return results

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
@@ -87,6 +88,17 @@ def test_with_the_language_model_combines_representations(files, capsys, model_s
     assert captured.err == ""
     with pytest.raises(CommandError, match=r"--model-weight 1\.5: must be between 0 and 1"):
         run(files, "--model-weight", "1.5")
+
+
+def test_the_combined_estimate_averages_the_two_estimates_in_log_space(files, capsys, model_settings):
+    def estimates(weight: str) -> pd.Series:
+        run(files, "--model", model_settings.NLP_MODEL, "--model-weight", weight, weeks="4")
+        return pd.read_csv(files["output"]).set_index("item_id")["expected_units"]
+
+    tfidf, model, half = estimates("0"), estimates("1"), estimates("0.5")
+    assert "(language_model representations)" in capsys.readouterr().out
+    expected = np.expm1(0.5 * np.log1p(tfidf) + 0.5 * np.log1p(model))
+    np.testing.assert_allclose(half.to_numpy(), expected.reindex(half.index).to_numpy(), atol=0.011)
 
 
 @pytest.mark.parametrize(

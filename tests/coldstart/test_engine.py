@@ -9,6 +9,7 @@ from forecasting.coldstart import (
     blend_with_history,
     coldstart_estimate,
     coldstart_forecast,
+    combine_estimates,
     fit_price_elasticity,
     nearest,
     reference_units,
@@ -161,3 +162,39 @@ def test_when_every_product_is_days_old_their_run_rates_are_the_references():
     )
     assert result.similar_items == ("A",)
     assert result.expected_units == pytest.approx(12 * 28 / 5)
+
+
+def test_views_are_combined_in_log_space_and_name_their_neighbours_in_turn():
+    tfidf = ColdStartEstimate("N", float(np.log1p(99)), ("A", "B"), (0.9, 0.8), 8)
+    model = ColdStartEstimate("N", float(np.log1p(9)), ("C", "A"), (0.7, 0.6), 8)
+    (combined,) = combine_estimates([[tfidf], [model]], [0.75, 0.25])
+    assert combined.log_units == pytest.approx(0.75 * np.log(100) + 0.25 * np.log(10))
+    assert combined.similar_items == ("A", "C", "B")
+    assert combined.similarities == (0.9, 0.7, 0.8)
+    with pytest.raises(ValueError, match="one weight per view"):
+        combine_estimates([[tfidf], [model]], [1.0])
+    with pytest.raises(ValueError, match="same product order"):
+        combine_estimates([[tfidf], [ColdStartEstimate("M", 0.0, (), (), 8)]], [1.0, 1.0])
+
+
+def test_coldstart_forecast_under_two_views_averages_each_views_estimate():
+    history = sales([("A", "2024-01-01", 99), ("B", "2024-01-01", 9), ("C", "2024-01-01", 0.5)])
+    first = np.array([[1, 0.1, 0.1, 0.9], [0.1, 1, 0.1, 0.2], [0.1, 0.1, 1, 0.1], [0.9, 0.2, 0.1, 1]])
+    second = np.array([[1, 0.1, 0.1, 0.2], [0.1, 1, 0.1, 0.9], [0.1, 0.1, 1, 0.1], [0.2, 0.9, 0.1, 1]])
+    arguments = {
+        "history": history,
+        "item_ids": ["A", "B", "C", "NEW"],
+        "prices": np.ones(4),
+        "config": ColdStartConfig(weeks=1, neighbours=1, fit_elasticity=False),
+        "as_of": pd.Timestamp("2024-01-31"),
+        "targets": ["NEW"],
+    }
+    (alone,) = coldstart_forecast(similarity=first, **arguments)
+    assert alone.expected_units == pytest.approx(99)
+    (both,) = coldstart_forecast(similarity=[first, second], view_weights=[0.5, 0.5], **arguments)
+    assert both.log_units == pytest.approx(0.5 * np.log(100) + 0.5 * np.log(10))
+    assert both.similar_items == ("A", "B")
+    (second_only,) = coldstart_forecast(similarity=[first, second], view_weights=[0.0, 1.0], **arguments)
+    assert second_only.expected_units == pytest.approx(9)
+    with pytest.raises(ValueError, match="1 weight\\(s\\) for 2 similarity view"):
+        coldstart_forecast(similarity=[first, second], view_weights=[1.0], **arguments)

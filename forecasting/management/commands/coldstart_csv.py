@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from forecasting.coldstart.csv_command import run_coldstart_csv
 from forecasting.engine.errors import InputError
-from nlp.representations import DEFAULT_MODEL_WEIGHT
+from nlp.representations import COLDSTART_MODEL_WEIGHT
 
 
 class Command(BaseCommand):
@@ -59,9 +59,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--model-weight",
             type=float,
-            default=DEFAULT_MODEL_WEIGHT,
-            help=f"Weight of the language model's similarity against TF-IDF's, 0 to 1 (default {DEFAULT_MODEL_WEIGHT}; "
-            "0: TF-IDF alone, the model is not loaded).",
+            default=COLDSTART_MODEL_WEIGHT,
+            help="Weight of the estimate from the language model's similar products against the one from TF-IDF's, "
+            f"0 to 1 (default {COLDSTART_MODEL_WEIGHT}; 0: TF-IDF alone, the model is not loaded; 1: the language "
+            "model alone).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
