@@ -1,6 +1,6 @@
 """Inventory policy benchmark: replay four policies on the real held-out windows of the forecasting splits.
 
-    nice -n 10 .venv/bin/python bench/policy_cost.py [--datasets carparts,breakfast] [--paths 200] [--engine]
+    nice -n 10 .venv/bin/python bench/policy_cost.py [--datasets carparts,breakfast] [--paths 200] [--recent]
 
 For every item of every split (bench.datasets), economics are drawn once from a seed derived from the item id:
 unit cost log-normal (median 10), holding 25%/year of unit cost, shortage half the unit cost, order cost 15,
@@ -13,8 +13,10 @@ replayed with ``forecasting.policy.replay.simulate`` on the test demand:
 - textbook: s = mean + 1.645·sigma over the cover period (95%), S = s + EOQ, from the last 52 training periods;
 - hindsight: the best static (s, S) per item found by grid and pattern search on the test demand itself (the grid
   also contains every static policy compared here), a bound no static policy can beat;
-- ours: ``forecasting.policy`` (forecast_for_policy -> quantile-function demand paths with correlated periods ->
-  expected-cost search over (s, S) from the same starting stock, over the test window as planning horizon).
+- ours: ``forecasting.policy`` as the product and ``plan_csv`` run it (``policy_forecast``: the forecasting engine,
+  drivers included, and the persistence of its backtest errors -> quantile-function demand paths with correlated
+  periods -> expected-cost search over (s, S) from the same starting stock, over the test window as planning
+  horizon). ``--recent`` plans on the recent-demand forecast instead (``recent_demand_forecast``), for comparison.
 
 Target per dataset: ours closes at least half of the gap between the better of seed/textbook and hindsight.
 """
@@ -34,7 +36,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.datasets import LOADERS, Split
-from forecasting.policy.demand import POLICY_QUANTILES, RECENT_PERIODS, error_correlation, forecast_for_policy
+from forecasting.policy.demand import RECENT_PERIODS, policy_forecast, recent_demand_forecast
 from forecasting.policy.distribution import demand_model
 from forecasting.policy.optimise import PlanningInputs, textbook_levels
 from forecasting.policy.plan import choose_policies
@@ -172,22 +174,20 @@ def hindsight(
 
 
 def ours(
-    split: Split, economics: Economics, *, paths: int, engine: bool = False
+    split: Split, economics: Economics, *, paths: int, recent: bool = False
 ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """(s, S) per item from the policy package, the forecast's seconds and the policy's SKUs per second.
 
-    The forecast comes from ``forecast_for_policy`` (the product's path), or straight from the forecasting engine
-    with ``engine=True``. The SKU rate covers everything after the forecast: distributions, paths and search.
+    The forecast and its error correlation come from ``policy_forecast`` (the product's path), or from
+    ``recent_demand_forecast`` with ``recent=True``. The SKU rate covers everything after the forecast:
+    distributions, paths and search.
     """
     started = time.perf_counter()
-    if engine:
-        from forecasting.engine import forecast
-
-        forecasts = forecast(
-            split.train, horizon=split.horizon, freq=split.freq, quantiles=POLICY_QUANTILES, features=split.features
-        ).forecasts
+    if recent:
+        found = recent_demand_forecast(split.train, horizon=split.horizon, freq=split.freq)
     else:
-        forecasts = forecast_for_policy(split.train, horizon=split.horizon, freq=split.freq, features=split.features)
+        found = policy_forecast(split.train, horizon=split.horizon, freq=split.freq, features=split.features)
+    forecasts = found.forecasts
     forecast_seconds = time.perf_counter() - started
     started = time.perf_counter()
     model = demand_model(forecasts, item_ids=economics.item_ids)
@@ -204,13 +204,14 @@ def ours(
         pipeline=np.zeros((n, 1)),
         service_floor=np.zeros(n),
     )
-    correlation = error_correlation(split.train, horizon=split.horizon, freq=split.freq)
-    chosen, _ = choose_policies(model, inputs, lead_time_std=np.zeros(n), correlation=correlation, paths=paths, seed=0)
+    chosen, _ = choose_policies(
+        model, inputs, lead_time_std=np.zeros(n), correlation=found.correlation, paths=paths, seed=0
+    )
     low, high = chosen.reorder_point, chosen.order_up_to
     return low, high, forecast_seconds, n / (time.perf_counter() - started)
 
 
-def run(split: Split, *, paths: int, engine: bool) -> dict[str, object]:
+def run(split: Split, *, paths: int, recent: bool) -> dict[str, object]:
     train_frame = split.train.pivot(index="item_id", columns="date", values="quantity").sort_index()
     test_frame = split.test.pivot(index="item_id", columns="date", values="quantity").reindex(train_frame.index)
     item_ids = train_frame.index.to_numpy()
@@ -220,16 +221,16 @@ def run(split: Split, *, paths: int, engine: bool) -> dict[str, object]:
     kind = _kind(split.freq)
 
     seed_high = seed_rule_levels(train, test, cover=cover, window=SEED_WINDOW[kind])
-    recent = train[:, -RECENT_PERIODS:]
+    last_year = train[:, -RECENT_PERIODS:]
     text_low, text_high = textbook_levels(
-        recent.mean(axis=1),
-        recent.std(axis=1),
+        last_year.mean(axis=1),
+        last_year.std(axis=1),
         cover=cover,
         holding_cost=economics.holding_cost,
         order_cost=economics.order_cost,
     )
     text_low, text_high = np.ceil(text_low), np.ceil(text_high)
-    our_low, our_high, forecast_seconds, skus_per_second = ours(split, economics, paths=paths, engine=engine)
+    our_low, our_high, forecast_seconds, skus_per_second = ours(split, economics, paths=paths, recent=recent)
 
     results: dict[str, dict[str, np.ndarray]] = {
         "seed": replay_many(test, seed_high[:, None, :], seed_high[:, None, :], economics),
@@ -269,15 +270,15 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(LOADERS), help="Comma-separated subset of " + ",".join(LOADERS))
     parser.add_argument("--paths", type=int, default=200, help="Demand paths per item for our optimiser.")
     parser.add_argument(
-        "--engine",
+        "--recent",
         action="store_true",
-        help="Take our forecast from forecasting.engine instead of forecast_for_policy.",
+        help="Plan ours on the recent-demand forecast (recent_demand_forecast) instead of the engine's.",
     )
     arguments = parser.parse_args()
     rows = []
     for name in arguments.datasets.split(","):
         started = time.perf_counter()
-        rows.append(run(LOADERS[name](), paths=arguments.paths, engine=arguments.engine))
+        rows.append(run(LOADERS[name](), paths=arguments.paths, recent=arguments.recent))
         print(f"{name}: done in {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
     shown = pd.DataFrame(
@@ -300,7 +301,7 @@ def main() -> None:
             "policy SKU/s": table["skus_per_second"].map("{:,.0f}".format),
         }
     )
-    source = "forecasting.engine.forecast" if arguments.engine else "forecast_for_policy"
+    source = "recent_demand_forecast" if arguments.recent else "policy_forecast (the forecasting engine)"
     print(
         f"Total replayed cost over the held-out window (holding + lost sales + orders), same starting stock; "
         f"our forecast: {source}, {arguments.paths} paths per item."

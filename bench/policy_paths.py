@@ -64,7 +64,7 @@ def main() -> None:
     arguments = parser.parse_args()
     history, items = shop(arguments.skus)
     horizon = planning.planning_horizon(items)
-    forecasts = planning.forecast_for_policy(history, horizon=horizon, freq="D")
+    found = planning.policy_forecast(history, horizon=horizon, freq="D")
     captured: dict[str, object] = {}
     choose = planning.choose_policies
 
@@ -76,7 +76,14 @@ def main() -> None:
     chosen = {}
     for paths in arguments.paths:
         started = time.perf_counter()
-        frame = planning.plan(history, items, freq="D", forecasts=forecasts, options=planning.PlanOptions(paths=paths))
+        frame = planning.plan(
+            history,
+            items,
+            freq="D",
+            forecasts=found.forecasts,
+            correlation=found.correlation,
+            options=planning.PlanOptions(paths=paths),
+        )
         chosen[paths] = (frame, time.perf_counter() - started)
     model, inputs, options = captured["model"], captured["inputs"], captured["options"]
     rng = np.random.default_rng(12345)

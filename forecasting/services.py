@@ -367,6 +367,7 @@ def pipeline_chunk_execute(
         items = items[items["item_id"].isin(sold) | items["item_id"].isin(set(new["item_id"]))]
     if not items.empty:
         frames, methods = [], []
+        correlation = None
         if sold:
             result = forecast(
                 history,
@@ -377,6 +378,7 @@ def pipeline_chunk_execute(
                 config=dataclasses.replace(engine_config or engine_config_from_settings(), job_items=run.products),
             )
             metrics = backtest_summary(result.backtest.metrics)
+            correlation = result.error_correlation
             frames.append(result.forecasts)
             methods.append(result.methods)
         if not new.empty:
@@ -396,6 +398,7 @@ def pipeline_chunk_execute(
             item_frame,
             freq=run.freq,
             forecasts=forecasts_frame,
+            correlation=correlation,
             options=PlanOptions(
                 horizon=run.horizon,
                 service_floors=_floors(settings),

@@ -38,11 +38,14 @@ class BacktestResult:
 
 @dataclass
 class ForecastResult:
-    """``forecasts``: item_id, date, mean, p<q>...; ``methods``: item_id, segment, method; ``backtest``."""
+    """``forecasts``: item_id, date, mean, p<q>...; ``methods``: item_id, segment, method; ``backtest``;
+    ``error_correlation``: how strongly the selected forecast's backtest errors persist over the horizon
+    (``metrics.persistence_correlation``), for planners that simulate demand paths around the forecast."""
 
     forecasts: pd.DataFrame
     methods: pd.DataFrame
     backtest: BacktestResult
+    error_correlation: float = 0.0
 
 
 @dataclass
@@ -460,4 +463,7 @@ def forecast(
     for index, level in enumerate(levels):
         frame[quantile_column(level)] = bands[index].reshape(-1)
     methods = pd.DataFrame({"item_id": panel.items, "segment": segments, "method": combos})
-    return ForecastResult(forecasts=frame, methods=methods, backtest=backtest_result)
+    persistence = metrics.persistence_correlation(
+        [(fold.actual - _selected_point(fold.forecasts, combos)) / fold.scale[:, None] for fold in folds]
+    )
+    return ForecastResult(forecasts=frame, methods=methods, backtest=backtest_result, error_correlation=persistence)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import special, stats
 
 FloatArray = np.ndarray
 
@@ -163,3 +164,29 @@ def summary(
         if len(quantiles) >= 2:
             result["coverage"] = coverage(actual, quantile_forecasts[0], quantile_forecasts[-1])
     return result
+
+
+def persistence_correlation(errors: Sequence[FloatArray]) -> float:
+    """How strongly forecast errors persist over a horizon: a pooled exchangeable correlation in [0, 0.9].
+
+    ``errors`` holds one ``(items, horizon)`` block per backtest window (actual minus forecast, scaled per item;
+    rows with a ``NaN`` are left out). All errors are turned into normal scores by their rank, pooled; the
+    correlation is the average product of two different periods' scores from the same item and window, over
+    the average squared score. An item whose forecast was too low for the whole window adds to it; errors that
+    come and go average out to 0. Less than two periods per window, or no complete row, gives 0.
+    """
+    blocks = [np.asarray(block, dtype=float) for block in errors]
+    blocks = [block[~np.isnan(block).any(axis=1)] for block in blocks if block.ndim == 2 and block.shape[1] >= 2]
+    values = np.concatenate([block.ravel() for block in blocks]) if blocks else np.array([])
+    if values.size == 0:
+        return 0.0
+    scores = special.ndtri((stats.rankdata(values) - 0.5) / values.size)
+    pair_sum, square_sum, start = 0.0, 0.0, 0
+    for block in blocks:
+        rows = scores[start : start + block.size].reshape(block.shape)
+        start += block.size
+        pair_sum += float((rows.sum(axis=1) ** 2 - (rows**2).sum(axis=1)).sum()) / (block.shape[1] - 1)
+        square_sum += float((rows**2).sum())
+    if square_sum <= 0:
+        return 0.0
+    return float(np.clip(pair_sum / square_sum, 0.0, 0.9))

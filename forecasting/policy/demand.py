@@ -1,12 +1,17 @@
 """The one place the policy gets its demand forecast from.
 
-``forecast_for_policy`` returns a frame in the forecasting engine's output shape (``item_id,date,mean,p<q>...``).
-Until the engine lands it is a fallback: for every item, the mean and (linearly interpolated) empirical
-quantiles of its last ``RECENT_PERIODS`` periods (zeros filled in), repeated flat over the horizon. Switching to
-the engine means changing this function only. Pure pandas; no Django.
+``policy_forecast`` runs the forecasting engine (``forecasting.engine.forecast``, drivers included) for the
+policy's quantiles and returns its frame (``item_id,date,mean,p<q>...``) with how strongly its backtest errors
+persist over the horizon (``ForecastResult.error_correlation``), which sets how correlated the simulated demand
+periods are. ``recent_demand_forecast`` is the simple alternative the benchmark compares it with: for every item,
+the mean and (linearly interpolated) empirical quantiles of its last ``RECENT_PERIODS`` periods (zeros filled
+in), repeated flat over the horizon, with ``error_correlation`` measured on a backtest of that same rule.
+Pure pandas; no Django.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,6 +21,14 @@ from forecasting.engine.history import parse_freq
 
 POLICY_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 RECENT_PERIODS = 52
+
+
+@dataclass(frozen=True)
+class PolicyForecast:
+    """The forecast frame the policy plans on and the correlation of its errors across periods, in [0, 0.9]."""
+
+    forecasts: pd.DataFrame
+    correlation: float
 
 
 def quantile_column(level: float) -> str:
@@ -40,19 +53,31 @@ def demand_matrix(history: pd.DataFrame, *, freq: str) -> tuple[np.ndarray, pd.D
     return items, dates, values
 
 
-def forecast_for_policy(
+def policy_forecast(
     history: pd.DataFrame,
     *,
     horizon: int,
     freq: str,
     features: pd.DataFrame | None = None,
     quantiles: tuple[float, ...] = POLICY_QUANTILES,
-) -> pd.DataFrame:
-    """Per item and future period: ``item_id,date,mean`` and one ``p<q>`` column per quantile.
+) -> PolicyForecast:
+    """The engine's forecast of every item of a validated ``item_id,date,quantity`` history, with ``features``
+    (known drivers covering history and horizon) when given, and the persistence of its backtest errors."""
+    from forecasting.engine import forecast
 
-    ``history`` is a validated ``item_id,date,quantity`` frame. ``features`` is accepted for the engine's
-    signature and not used by the fallback.
-    """
+    result = forecast(history, horizon=horizon, freq=freq, quantiles=quantiles, features=features)
+    return PolicyForecast(forecasts=result.forecasts, correlation=result.error_correlation)
+
+
+def recent_demand_forecast(
+    history: pd.DataFrame,
+    *,
+    horizon: int,
+    freq: str,
+    quantiles: tuple[float, ...] = POLICY_QUANTILES,
+) -> PolicyForecast:
+    """Per item and future period: ``item_id,date,mean`` and one ``p<q>`` column per quantile, from the item's
+    last ``RECENT_PERIODS`` periods; ``history`` is a validated ``item_id,date,quantity`` frame."""
     offset = parse_freq(freq)
     items, dates, values = demand_matrix(history, freq=freq)
     recent = values[:, -RECENT_PERIODS:]
@@ -62,13 +87,13 @@ def forecast_for_policy(
     levels = np.nanquantile(recent, quantiles, axis=1)
     for level, row in zip(quantiles, levels, strict=True):
         frame[quantile_column(level)] = np.repeat(row, horizon)
-    return frame
+    return PolicyForecast(forecasts=frame, correlation=error_correlation(history, horizon=horizon, freq=freq))
 
 
 def error_correlation(history: pd.DataFrame, *, horizon: int, freq: str, origins: int = 3) -> float:
     """How strongly forecast errors persist over a horizon: a pooled exchangeable correlation in [0, 0.9].
 
-    The fallback forecast is backtested at up to ``origins`` origins, one horizon apart, at the end of the history.
+    The recent-demand forecast is backtested at up to ``origins`` origins, one horizon apart, at the end of the history.
     Each actual demand is turned into its (mid) probability under that item's recent empirical distribution and
     then into a normal score; the correlation is the average product of two different periods' scores from the
     same item and origin, over the average squared score. With too little history it is 0 (independent periods).

@@ -28,7 +28,7 @@ from forecasting.engine.errors import InputError
 from forecasting.engine.history import parse_dates, read_csv_file, read_history_csv, require_columns
 from forecasting.policy.budget import apply_budget
 from forecasting.policy.classify import ClassThresholds, abc_xyz, service_floors
-from forecasting.policy.demand import RECENT_PERIODS, demand_matrix, error_correlation, forecast_for_policy
+from forecasting.policy.demand import RECENT_PERIODS, demand_matrix, error_correlation, policy_forecast
 from forecasting.policy.distribution import DemandModel, demand_model, sample_lead_times, sample_paths
 from forecasting.policy.optimise import OptimisedPolicy, PlanningInputs, cover_demand, optimise_policies
 
@@ -259,16 +259,25 @@ def plan(
     freq: str,
     options: PlanOptions | None = None,
     forecasts: pd.DataFrame | None = None,
+    correlation: float | None = None,
     features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The plan frame (``PLAN_COLUMNS``) for validated ``history`` and ``items`` (see ``validate_items``)."""
+    """The plan frame (``PLAN_COLUMNS``) for validated ``history`` and ``items`` (see ``validate_items``).
+
+    Without ``forecasts``, the forecasting engine forecasts the history (with ``features``, known drivers) and
+    its backtest sets how correlated the simulated periods are (``policy_forecast``). With ``forecasts`` (the
+    engine's frame shape), ``correlation`` says how persistent their errors are; when it is not given it is
+    measured on a backtest of the recent-demand rule (``error_correlation``)."""
     settings = options or PlanOptions()
     _check_same_items(history, items)
     horizon = settings.horizon or planning_horizon(items)
     if horizon < 1:
         raise InputError(f"horizon must be at least 1 period, got {horizon}.")
     if forecasts is None:
-        forecasts = forecast_for_policy(history, horizon=horizon, freq=freq, features=features)
+        found = policy_forecast(history, horizon=horizon, freq=freq, features=features)
+        forecasts, correlation = found.forecasts, found.correlation
+    if correlation is None:
+        correlation = error_correlation(history, horizon=horizon, freq=freq)
     model = demand_model(forecasts, item_ids=items["item_id"].to_numpy())
     names, _, values = demand_matrix(history, freq=freq)
     recent = values[:, -RECENT_PERIODS:]
@@ -301,7 +310,7 @@ def plan(
         model,
         inputs,
         lead_time_std=items["lead_time_std"].to_numpy(dtype=float),
-        correlation=error_correlation(history, horizon=horizon, freq=freq),
+        correlation=correlation,
         paths=settings.paths,
         seed=settings.seed,
     )

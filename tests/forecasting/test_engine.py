@@ -216,3 +216,22 @@ def test_a_chunk_of_a_large_job_gets_the_large_input_settings_with_rows_per_item
     assert (alone.folds, "ets" in alone.methods, alone.gbm_max_rows, alone.gbm_rounds) == (2, True, 400_000, 250)
     assert (in_job.folds, "ets" in in_job.methods, in_job.gbm_max_rows, in_job.gbm_rounds) == (1, False, 30_000, 120)
     assert (whole.folds, whole.gbm_max_rows, whole.gbm_rounds) == (1, 600_000, 120)
+
+
+def test_error_correlation_is_high_when_a_level_shift_outlasts_the_forecast():
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2024-01-01", periods=60, freq="W-MON")
+    noise = rng.poisson(20, size=(8, 60)).astype(float)
+    shifted = noise.copy()
+    shifted[:, 44:] += np.arange(8)[:, None] * 10 + 20  # a lasting rise inside the last backtest window
+
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        items = np.repeat([f"sku{item}" for item in range(len(values))], len(dates))
+        dated = np.tile(dates, len(values))
+        return pd.DataFrame({"item_id": items, "date": dated, "quantity": values.reshape(-1)})
+
+    config = EngineConfig(methods=("naive", "tsb"))
+    steady = forecast(frame(noise), horizon=8, freq="W-MON", config=config).error_correlation
+    rising = forecast(frame(shifted), horizon=8, freq="W-MON", config=config).error_correlation
+    assert steady == pytest.approx(0.1161, abs=1e-4)
+    assert rising == pytest.approx(0.8676, abs=1e-4)

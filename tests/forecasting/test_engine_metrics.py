@@ -67,3 +67,15 @@ def test_wrmsse_skips_items_with_constant_history_and_renormalises():
 def test_insample_nan_before_an_item_starts_is_ignored():
     insample = np.array([[np.nan, np.nan, 1.0, 3.0]])
     np.testing.assert_allclose(metrics.rmsse_scale(insample), [4.0])
+
+
+def test_persistence_correlation_of_errors_that_last_and_of_errors_that_alternate():
+    from scipy import special
+
+    low, high = special.ndtri(0.625), special.ndtri(0.875)
+    lasting = np.array([[1.0, 2.0], [-1.0, -2.0], [np.nan, 5.0]])  # the row with a gap is left out
+    assert metrics.persistence_correlation([lasting]) == pytest.approx(2 * low * high / (low**2 + high**2))
+    alternating = np.array([[1.0, -1.0], [-2.0, 2.0]])
+    assert metrics.persistence_correlation([alternating]) == 0.0  # negative, clipped
+    assert metrics.persistence_correlation([np.ones((3, 1))]) == 0.0  # one period: nothing to persist
+    assert metrics.persistence_correlation([]) == 0.0

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.policy.demand import error_correlation, forecast_for_policy
+from forecasting.policy.demand import error_correlation, recent_demand_forecast
 from forecasting.policy.distribution import demand_model, quantile_function, quantile_knots, sample_paths
 from forecasting.policy.optimise import (
     PlanningInputs,
@@ -150,13 +150,14 @@ def test_intermittent_forecast_keeps_its_mass_at_zero():
     assert paths.mean() == pytest.approx(0.7, abs=0.05)
 
 
-def test_fallback_forecast_is_the_recent_empirical_distribution():
+def test_recent_demand_forecast_is_the_recent_empirical_distribution():
     dates = pd.date_range("2024-01-01", periods=4, freq="W-MON")
     history = pd.DataFrame({"item_id": ["a"] * 4, "date": dates, "quantity": [1.0, 3.0, 5.0, 7.0]})
 
-    forecasts = forecast_for_policy(history, horizon=2, freq="W-MON", quantiles=(0.5,))
+    found = recent_demand_forecast(history, horizon=2, freq="W-MON", quantiles=(0.5,))
 
-    assert forecasts.to_dict("list") == {
+    assert found.correlation == 0.0  # too little history to backtest
+    assert found.forecasts.to_dict("list") == {
         "item_id": ["a", "a"],
         "date": [pd.Timestamp("2024-01-29"), pd.Timestamp("2024-02-05")],
         "mean": [4.0, 4.0],

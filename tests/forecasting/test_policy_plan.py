@@ -94,3 +94,21 @@ def test_allocated_beyond_on_hand_is_refused():
 
     with pytest.raises(InputError, match="allocated exceeds on_hand for item_id flat"):
         validate_items(items)
+
+
+def test_plan_forecasts_with_the_engine_and_its_drivers():
+    # given: demand is 5 a week, 25 in promotion weeks; a promotion runs over the next four weeks
+    weeks = pd.date_range("2024-01-01", periods=64, freq="W-MON")
+    promoted = (np.arange(64) % 8 == 3) | (np.arange(64) >= 60)
+    history = pd.DataFrame({"item_id": "flat", "date": weeks[:60], "quantity": np.where(promoted[:60], 25.0, 5.0)})
+    features = pd.DataFrame({"item_id": "flat", "date": weeks, "promotion": promoted.astype(float)})
+    items = validate_items(_items())
+
+    # when
+    without = plan(history, items, freq="W-MON", options=PlanOptions(horizon=4)).iloc[0]
+    with_drivers = plan(history, items, freq="W-MON", options=PlanOptions(horizon=4), features=features).iloc[0]
+
+    # then: with the drivers the cover (lead 1 + review 1) is close to two promotion weeks (50 units)
+    assert with_drivers["expected_cover_demand"] == pytest.approx(46.58, abs=0.01)
+    assert without["expected_cover_demand"] == pytest.approx(15.35, abs=0.01)
+    assert with_drivers["order_up_to"] > without["order_up_to"]
