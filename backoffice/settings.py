@@ -190,7 +190,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # Forecasting: the engine's candidate methods (all by default; a short list makes small installs and tests quick)
 # and the number of products per pipeline chunk (one Celery task each).
 FORECAST_ENGINE_METHODS = tuple(
-    env_list("FORECAST_ENGINE_METHODS", ["naive", "seasonal_naive", "ets", "croston_sba", "tsb", "adida", "gbm"])
+    env_list(
+        "FORECAST_ENGINE_METHODS",
+        ["naive", "seasonal_naive", "ets", "croston_sba", "tsb", "adida", "gbm", "gbm_tweedie"],
+    )
 )
 PIPELINE_CHUNK_SIZE = env_int("PIPELINE_CHUNK_SIZE", 500, minimum=1)
 # The policy search scores every candidate (s, S) on PLAN_PATHS sampled demand paths per product; a run of

@@ -11,9 +11,9 @@ import pandas as pd
 from scipy import stats
 
 from forecasting.engine import metrics
-from forecasting.engine.config import STATISTICAL_METHODS, EngineConfig, check_quantiles, season_length
+from forecasting.engine.config import GBM_METHODS, STATISTICAL_METHODS, EngineConfig, check_quantiles, season_length
 from forecasting.engine.errors import InputError
-from forecasting.engine.gbm import FeatureBuilder, fit_predict_gbm
+from forecasting.engine.gbm import GBM_OBJECTIVES, FeatureBuilder, fit_predict_gbm
 from forecasting.engine.history import validate_history
 from forecasting.engine.panel import Panel, build_panel
 from forecasting.engine.statistical import forecast_statistical
@@ -113,9 +113,11 @@ class _Runner:
             methods=statistical,
             ets_window=self.config.ets_window,
         )
-        if "gbm" in wanted:
+        for method in GBM_METHODS:
+            if method not in wanted:
+                continue
             assert self.config.gbm_max_rows is not None and self.config.gbm_rounds is not None
-            results["gbm"] = fit_predict_gbm(
+            results[method] = fit_predict_gbm(
                 self.builder,
                 self.panel.values,
                 end,
@@ -126,6 +128,7 @@ class _Runner:
                 leaves=self.config.gbm_leaves,
                 n_jobs=self.config.n_jobs,
                 seed=self.config.seed,
+                objective=GBM_OBJECTIVES[method],
             )
         return results
 

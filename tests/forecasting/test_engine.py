@@ -216,6 +216,22 @@ def test_a_chunk_of_a_large_job_gets_the_large_input_settings_with_rows_per_item
     assert (alone.folds, "ets" in alone.methods, alone.gbm_max_rows, alone.gbm_rounds) == (2, True, 400_000, 250)
     assert (in_job.folds, "ets" in in_job.methods, in_job.gbm_max_rows, in_job.gbm_rounds) == (1, False, 30_000, 120)
     assert (whole.folds, whole.gbm_max_rows, whole.gbm_rounds) == (1, 600_000, 120)
+    # both global models are candidates on their own; a large job keeps the Tweedie one only
+    assert [method for method in alone.methods if method.startswith("gbm")] == ["gbm", "gbm_tweedie"]
+    assert [method for method in in_job.methods if method.startswith("gbm")] == ["gbm_tweedie"]
+    squared_only = EngineConfig(methods=("tsb", "gbm"), job_items=100_000).resolve(items=500, periods=730)
+    assert squared_only.methods == ("tsb", "gbm")
+
+
+def test_the_tweedie_global_model_forecasts_zero_heavy_demand():
+    history = poisson_history("W-WED", items=8, periods=60)
+    config = EngineConfig(methods=("tsb", "gbm_tweedie"), gbm_rounds=60)
+    result = forecast(history, horizon=4, freq="W-WED", config=config)
+    assert (result.forecasts["mean"] >= 0).all()
+    # the items' Poisson levels are 2 + 3k a week: the Tweedie model's mean follows them
+    means = result.forecasts.groupby("item_id")["mean"].mean()
+    np.testing.assert_allclose(means.to_numpy(), 2.0 + 3.0 * np.arange(8), rtol=0.35)
+    assert set(result.methods["method"]) <= {"tsb", "gbm_tweedie", "tsb+gbm_tweedie"}
 
 
 def test_error_correlation_is_high_when_a_level_shift_outlasts_the_forecast():
