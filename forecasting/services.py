@@ -261,11 +261,13 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
 
 
 def _signals_step(*, job: JobRun, until: datetime.date) -> dict[str, list[object]]:
-    """Score the merchant's texts that the configured language model has not scored yet, then train the
-    text-signal head on the sales so far: the learned signal of every scored text, as columns for the run.
+    """Score the merchant's texts that the configured language model has not scored yet, represent the product
+    descriptions it has not represented yet (``product_representations_refresh``), then train the text-signal
+    head on the sales so far: the learned signal of every scored text, as columns for the run.
 
     A model that cannot be loaded is no failure: the step says so and the forecasts rest on sales alone.
     """
+    from nlp.representation_services import product_representations_refresh
     from nlp.selectors import text_signal_table_for_merchant
     from nlp.services import text_signals_score_pending
     from nlp.signals.loading import ModelUnavailableError
@@ -286,6 +288,16 @@ def _signals_step(*, job: JobRun, until: datetime.date) -> dict[str, list[object
     except ModelUnavailableError as error:
         facts["model_error"] = str(error)
         notes.append(f"New texts were not scored: {error}")
+    if django_settings.NLP_MODEL and "model_error" not in facts:
+        # product descriptions new or edited since the last run: their vectors feed cold starts and alternatives
+        try:
+            represented = product_representations_refresh(merchant=job.merchant)
+            facts["products_represented"] = represented.computed
+            if represented.computed:
+                notes.append(f"{represented.computed:,} product descriptions represented by the model.")
+        except ModelUnavailableError as error:
+            facts["model_error"] = str(error)
+            notes.append(f"Product descriptions were not represented: {error}")
     table = text_signal_table_for_merchant(merchant=job.merchant, until=until)
     if table is None or table.empty:
         facts["texts_used"] = 0

@@ -19,6 +19,9 @@ from nlp.representations import (
 )
 from nlp.signals.loading import load_language_model, set_torch_threads
 
+# Products represented and written per transaction: bounds memory and the size of each query on a large catalogue.
+REFRESH_BATCH = 2000
+
 
 @dataclass(frozen=True)
 class RepresentationRefreshReport:
@@ -34,8 +37,9 @@ def product_representations_refresh(
     """Compute the language-model representation of each of the merchant's products (or of ``product_ids``)
     that has none from the configured model (``NLP_MODEL``) or whose name or description changed since.
 
-    Idempotent: a second run computes nothing. Call it after products are created or their texts edited
-    (the rows of changed products are not used until then). Raises ``ModelUnavailableError`` when the model
+    Idempotent: a second run computes nothing. The pipeline's signals step calls it on every run, so a new
+    product or an edited text is represented by the next run (until then a changed product's old row is not
+    used, and its similarities rest on TF-IDF). Raises ``ModelUnavailableError`` when the model
     cannot be loaded; the similarities then rest on TF-IDF alone.
     """
     name = model_name or settings.NLP_MODEL
@@ -49,16 +53,16 @@ def product_representations_refresh(
         pk: product_text(title, description)
         for pk, title, description in products.values_list("pk", "name", "description")
     }
-    stored = dict(
-        ProductRepresentation.objects.filter(
-            merchant=merchant, model_fingerprint=fingerprint, product_id__in=list(texts)
-        ).values_list("product_id", "text_hash")
-    )
+    stored_rows = ProductRepresentation.objects.filter(merchant=merchant, model_fingerprint=fingerprint)
+    if product_ids is not None:
+        stored_rows = stored_rows.filter(product_id__in=list(texts))
+    stored = dict(stored_rows.values_list("product_id", "text_hash"))
     stale = [pk for pk, text in texts.items() if stored.get(pk) != text_hash(text)]
-    if stale:
-        vectors = language_model_vectors(lm, [texts[pk] for pk in stale])
+    for start in range(0, len(stale), REFRESH_BATCH):
+        batch = stale[start : start + REFRESH_BATCH]
+        vectors = language_model_vectors(lm, [texts[pk] for pk in batch])
         with transaction.atomic():
-            ProductRepresentation.objects.filter(model_fingerprint=fingerprint, product_id__in=stale).delete()
+            ProductRepresentation.objects.filter(model_fingerprint=fingerprint, product_id__in=batch).delete()
             ProductRepresentation.objects.bulk_create(
                 ProductRepresentation(
                     merchant=merchant,
@@ -69,7 +73,7 @@ def product_representations_refresh(
                     vector=vector_to_bytes(vector),
                     dimensions=int(vector.shape[0]),
                 )
-                for pk, vector in zip(stale, vectors, strict=True)
+                for pk, vector in zip(batch, vectors, strict=True)
             )
     return RepresentationRefreshReport(
         model_name=name, model_fingerprint=fingerprint, computed=len(stale), unchanged=len(texts) - len(stale)

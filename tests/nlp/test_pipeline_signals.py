@@ -9,7 +9,9 @@ from django.utils import translation
 from backoffice.templatetags.backoffice_tags import step_detail
 from forecasting import services as forecasting_services
 from forecasting.models import ForecastRun, JobRun, ProductForecast, ProductPolicy, ReplenishmentSuggestion
-from nlp.models import TextSignal
+from inventory.models import Product
+from inventory.services import product_update
+from nlp.models import ProductRepresentation, TextSignal
 from nlp.services import TextInput, texts_create
 from nlp.signals.features import LEARNED_SIGNAL
 from tests.factories import ProductFactory
@@ -69,6 +71,24 @@ def test_the_signals_step_scores_new_texts_and_feeds_their_signal_to_the_forecas
     assert second.steps.get(kind="signals").detail == "The demand signal of 4 texts joins the forecasts."
     assert ForecastRun.objects.get(job=second).text_signals == table
     assert ProductForecast.objects.filter(run__job=second).count() == 6
+
+
+def test_the_signals_step_represents_new_and_edited_product_descriptions_once(quick, nlp_settings):
+    # given: a shop whose products the model has not represented yet
+    merchant = small_merchant()
+    products = Product.objects.filter(merchant=merchant).count()
+
+    # when: the pipeline runs, runs again, and runs after one description is edited
+    first = _run(merchant)
+    second = _run(merchant)
+    product_update(product=Product.objects.get(merchant=merchant, sku="P03"), description="Now in stoneware")
+    third = _run(merchant)
+
+    # then: every product is represented once, and an edited one again
+    facts = [job.steps.get(kind="signals").facts["products_represented"] for job in (first, second, third)]
+    assert facts == [products, 0, 1]
+    assert "product descriptions represented by the model." in first.steps.get(kind="signals").detail
+    assert ProductRepresentation.objects.filter(merchant=merchant).count() == products
 
 
 def test_a_model_that_cannot_load_leaves_the_texts_unscored_and_the_run_succeeds(quick, settings, tmp_path):
