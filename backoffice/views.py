@@ -49,8 +49,11 @@ from forecasting.models import ACTIVE_JOB_STATUSES, ReplenishmentSuggestion
 from integrations import services as integration_services
 from inventory import selectors, services
 from inventory.models import OPEN_PURCHASE_ORDER_STATUSES, PurchaseOrder, PurchaseOrderStatus
+from nlp.representation_selectors import product_alternatives
 
 ACTIVE_STATUS_VALUES = [str(status) for status in ACTIVE_JOB_STATUSES]
+# In-stock alternatives listed on a product page (the API's alternatives endpoint takes a limit).
+ALTERNATIVES_ON_PAGE = 5
 
 
 def _merchant(request: HttpRequest) -> MerchantRequest:
@@ -219,6 +222,8 @@ def _render_product(
             merchant=merchant, product=product
         ),
         "texts": page_selectors.text_list_for_product(merchant=merchant, product=product),
+        "coldstart_similar": forecasting_selectors.product_coldstart_published(merchant=merchant, product=product),
+        "alternatives": product_alternatives(merchant=merchant, product=product, limit=ALTERNATIVES_ON_PAGE),
         "signal_chart": _signal_chart(request, product),
         "adjust_form": adjust_form or StockAdjustForm(merchant=merchant),
         "override_form": override_form

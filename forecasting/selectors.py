@@ -198,6 +198,39 @@ def product_forecast_published(*, merchant: Merchant, product: Product) -> Produ
     return ProductForecast.objects.filter(run__merchant=merchant, run__is_published=True, product=product).first()
 
 
+@dataclass(frozen=True)
+class SimilarProduct:
+    product_id: int | None  # None when the product has since been deleted
+    sku: str
+    name: str
+    similarity: float
+
+
+def product_coldstart_published(*, merchant: Merchant, product: Product) -> list[SimilarProduct] | None:
+    """The similar products behind the product's published forecast when that forecast is a cold start (the
+    product had not sold), most similar first; None when it was forecast from its own sales or not at all."""
+    run = forecast_run_published(merchant=merchant)
+    entry = (run.coldstart or {}).get(str(product.pk)) if run is not None else None
+    if not entry:
+        return None
+    similar = [(str(sku), float(score)) for sku, score in entry.get("similar", [])]
+    found = {
+        sku: (pk, name)
+        for pk, sku, name in Product.objects.filter(merchant=merchant, sku__in=[sku for sku, _ in similar]).values_list(
+            "pk", "sku", "name"
+        )
+    }
+    return [
+        SimilarProduct(
+            product_id=found[sku][0] if sku in found else None,
+            sku=sku,
+            name=found.get(sku, (0, ""))[1],
+            similarity=score,
+        )
+        for sku, score in similar
+    ]
+
+
 def product_forecast_frame(forecast: ProductForecast, freq: str) -> pd.DataFrame:
     """A stored forecast as a frame: date, mean and one column per stored quantile."""
     dates = pd.date_range(forecast.start_date, periods=len(forecast.mean), freq=freq)

@@ -294,9 +294,10 @@ def _signals_step(*, job: JobRun, until: datetime.date) -> dict[str, list[object
             represented = product_representations_refresh(merchant=job.merchant)
             facts["products_represented"] = represented.computed
             if represented.computed:
-                notes.append(f"{represented.computed:,} product descriptions represented by the model.")
+                plural = "descriptions" if represented.computed != 1 else "description"
+                notes.append(f"{represented.computed:,} product {plural} represented by the model.")
         except ModelUnavailableError as error:
-            facts["model_error"] = str(error)
+            facts["representation_error"] = str(error)
             notes.append(f"Product descriptions were not represented: {error}")
     table = text_signal_table_for_merchant(merchant=job.merchant, until=until)
     if table is None or table.empty:

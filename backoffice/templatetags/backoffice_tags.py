@@ -74,6 +74,20 @@ def step_detail(step: Any) -> str:
         )
     if "model_error" in facts:
         parts.append(gettext("New texts were not scored: %(error)s") % {"error": facts["model_error"]})
+    if facts.get("products_represented"):
+        count = int(facts["products_represented"])
+        parts.append(
+            ngettext(
+                "%(count)s product description represented by the model.",
+                "%(count)s product descriptions represented by the model.",
+                count,
+            )
+            % {"count": intcomma(count)}
+        )
+    if "representation_error" in facts:
+        parts.append(
+            gettext("Product descriptions were not represented: %(error)s") % {"error": facts["representation_error"]}
+        )
     if "texts_used" in facts:
         count = int(facts["texts_used"])
         if count:

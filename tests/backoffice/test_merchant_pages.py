@@ -105,6 +105,24 @@ def test_product_page_shows_chart_policy_texts_and_ledger(client, merchant, cove
     assert "Set manual forecast" not in html  # a viewer may not
 
 
+def test_product_page_lists_in_stock_alternatives_most_alike_first(client, merchant, warehouse, viewer):
+    mug = ProductFactory(merchant=merchant, sku="MUG-R", name="Red enamel mug", description="")
+    blue = ProductFactory(merchant=merchant, sku="MUG-B", name="Blue enamel mug", description="")
+    bowl = ProductFactory(merchant=merchant, sku="BOWL", name="Red enamel bowl", description="")
+    empty = ProductFactory(merchant=merchant, sku="MUG-G", name="Green enamel mug", description="")
+    ProductFactory(merchant=merchant, sku="KNOB", name="Brass door knob", description="")
+    for product in (blue, bowl):
+        services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=5)
+    client.force_login(viewer)
+
+    response = client.get(url("product-detail", product_id=mug.pk))
+
+    listed = [alternative.sku for alternative in response.context["alternatives"].alternatives]
+    assert listed == ["BOWL", "MUG-B"]  # in stock only (not MUG-G), nothing unlike it (not KNOB)
+    assert empty.sku not in response.content.decode()
+    assert response.context["coldstart_similar"] is None  # no published cold-start forecast for it
+
+
 def test_manual_forecast_keeps_input_on_error_and_is_saved(client, product, buyer, viewer):
     client.force_login(buyer)
     bad = {"start_date": "2026-07-10", "end_date": "2026-07-01", "units_per_day": "4.5", "note": "Promotion"}

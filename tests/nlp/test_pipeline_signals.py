@@ -4,17 +4,19 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from backoffice.templatetags.backoffice_tags import step_detail
 from forecasting import services as forecasting_services
 from forecasting.models import ForecastRun, JobRun, ProductForecast, ProductPolicy, ReplenishmentSuggestion
+from forecasting.selectors import product_coldstart_published
 from inventory.models import Product
 from inventory.services import product_update
 from nlp.models import ProductRepresentation, TextSignal
 from nlp.services import TextInput, texts_create
 from nlp.signals.features import LEARNED_SIGNAL
-from tests.factories import ProductFactory
+from tests.factories import MembershipFactory, ProductFactory
 from tests.forecasting.pipeline_data import QUICK_METHODS, TODAY, small_merchant
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +111,7 @@ def test_a_model_that_cannot_load_leaves_the_texts_unscored_and_the_run_succeeds
     assert ProductForecast.objects.filter(run__job=job).count() == 6
 
 
-def test_a_new_product_is_forecast_and_planned_from_similar_products(quick, settings):
+def test_a_new_product_is_forecast_and_planned_from_similar_products(quick, settings, client):
     # given: six products with sales (no descriptions alike) and a new one named like one of them
     settings.NLP_MODEL = ""  # similarity from TF-IDF alone
     merchant = small_merchant()
@@ -142,6 +144,22 @@ def test_a_new_product_is_forecast_and_planned_from_similar_products(quick, sett
     assert (policy.on_hand, policy.on_order) == (0, 0)
     assert policy.order_quantity > 0
     assert job.steps.get(kind="forecast").detail == "6 products forecast from their sales, 1 new from similar products."
+    # and: the product page's list of the similar products behind it, by id and name; none for a product that sold
+    similar = product_coldstart_published(merchant=merchant, product=new)
+    assert similar is not None
+    assert (similar[0].sku, similar[0].name, similar[0].similarity) == (
+        "P00",
+        "Red Enamel Mug",
+        estimate["similar"][0][1],
+    )
+    assert similar[0].product_id == merchant.products.get(sku="P00").pk
+    assert [item.sku for item in similar] == [sku for sku, _ in estimate["similar"]]
+    assert product_coldstart_published(merchant=merchant, product=merchant.products.get(sku="P00")) is None
+    client.force_login(MembershipFactory(merchant=merchant, role="viewer").user)
+    page = client.get(
+        reverse("product-detail", kwargs={"merchant_slug": merchant.slug, "product_id": new.pk})
+    ).content.decode()
+    assert "Forecast from similar products" in page and "Red Enamel Mug" in page
 
 
 def test_the_jobs_page_says_what_each_step_did_in_the_users_language(quick, settings):
