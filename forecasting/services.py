@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from forecasting.coldstart import coldstart_forecast_frame
+from forecasting.coldstart import ColdStartConfig, coldstart_forecast_frame
 from forecasting.engine import EngineConfig, forecast, quantile_column
 from forecasting.engine.errors import InputError
 from forecasting.models import (
@@ -60,6 +60,8 @@ from inventory.services import Actor, actor_or_none
 logger = logging.getLogger(__name__)
 
 PIPELINE_STEPS = ("signals", "forecast", "publish")
+# Products first sold fewer weeks ago than this get a cold-start forecast blended with their own sales.
+COLDSTART_MIN_HISTORY_WEEKS = ColdStartConfig().min_history_weeks
 # The policy turns these into demand paths: more quantiles give it the tails (see forecasting.policy.demand).
 FORECAST_QUANTILES = POLICY_QUANTILES
 
@@ -224,10 +226,18 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
     text_signals = _signals_step(job=job, until=end)
     scope = planning_scope_for_merchant(merchant=merchant, settings=settings)
     product_ids = scope.product_ids
-    # New products have never sold; a product whose sales all fall before the window has no history there and
-    # is left out by its chunk (its similar products say nothing about a product that stopped selling).
+    # New products have never sold, or were first sold less than COLDSTART_MIN_HISTORY_WEEKS ago: their forecast
+    # comes from similar products, blended with their own sales so far. A product whose sales all fall before
+    # the window has no history there and is left out by its chunk (its similar products say nothing about a
+    # product that stopped selling).
     with_history = product_ids_ever_sold(merchant=merchant)
-    new_ids = [pk for pk in product_ids if pk not in with_history]
+    launched_before = datetime.datetime.combine(
+        end - datetime.timedelta(weeks=COLDSTART_MIN_HISTORY_WEEKS) + datetime.timedelta(days=1),
+        datetime.time.min,
+        tzinfo=timezone.get_current_timezone(),
+    )
+    established = product_ids_ever_sold(merchant=merchant, before=launched_before)
+    new_ids = [pk for pk in product_ids if pk not in established]
     coldstart = _coldstart_rates(merchant=merchant, product_ids=new_ids, as_of=end) if new_ids else {}
     product_ids = [pk for pk in product_ids if pk in with_history or str(pk) in coldstart]
     size = chunk_size or django_settings.PIPELINE_CHUNK_SIZE
@@ -251,7 +261,7 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
             },
         )
         step = _step(job, "forecast")
-        sold = len(with_history & set(product_ids))
+        sold = len((with_history & set(product_ids)) - {int(pk) for pk in coldstart})
         detail = f"{sold:,} product{'s' if sold != 1 else ''} forecast from their sales"
         detail += f", {len(coldstart):,} new from similar products." if coldstart else "."
         facts = {"from_sales": sold, "new": len(coldstart)}
@@ -375,19 +385,22 @@ def pipeline_chunk_execute(
         history = _history_frame(
             merchant=merchant, product_ids=[int(pk) for pk in items["product_id"]], freq=run.freq, end=run.history_end
         )
-        sold = set(history["item_id"])
-        new = items[~items["item_id"].isin(sold) & items["product_id"].astype(str).isin(run.coldstart)]
-        items = items[items["item_id"].isin(sold) | items["item_id"].isin(set(new["item_id"]))]
+        new = items[items["product_id"].astype(str).isin(run.coldstart)]
+        launched = set(new["item_id"])
+        # recently launched products are forecast from similar products blended with their own sales, not here
+        own = history[~history["item_id"].isin(launched)]
+        sold = set(own["item_id"])
+        items = items[items["item_id"].isin(sold) | items["item_id"].isin(launched)]
     if not items.empty:
         frames, methods = [], []
         correlation = None
         if sold:
             result = forecast(
-                history,
+                own,
                 horizon=run.horizon,
                 freq=run.freq,
                 quantiles=tuple(run.quantiles),
-                text_features=_chunk_text_features(run, history),
+                text_features=_chunk_text_features(run, own),
                 config=dataclasses.replace(engine_config or engine_config_from_settings(), job_items=run.products),
             )
             metrics = backtest_summary(result.backtest.metrics)
@@ -398,8 +411,9 @@ def pipeline_chunk_execute(
             cold = _coldstart_forecasts(run, new, start=_first_forecast_date(history, run))
             frames.append(cold)
             methods.append(pd.DataFrame({"item_id": new["item_id"], "method": "cold start", "segment": "new"}))
-            # a new product has no sales yet: zero demand on the last period keeps it in the plan's history
-            zero = pd.DataFrame({"item_id": new["item_id"], "date": _last_period(history, run), "quantity": 0.0})
+            # a product with no sales yet: zero demand on the last period keeps it in the plan's history
+            unsold = new[~new["item_id"].isin(set(history["item_id"]))]
+            zero = pd.DataFrame({"item_id": unsold["item_id"], "date": _last_period(history, run), "quantity": 0.0})
             history = zero if history.empty else pd.concat([history, zero], ignore_index=True)
         forecasts_frame = pd.concat(frames, ignore_index=True)
         methods_frame = pd.concat(methods, ignore_index=True)

@@ -308,10 +308,12 @@ class LedgerMismatch:
     ledger_sum: int
 
 
-def product_ids_ever_sold(*, merchant: Merchant) -> set[int]:
-    """Products with at least one sale line ever (one index probe on the lines per product, no join): the others
-    are new to the shop."""
+def product_ids_ever_sold(*, merchant: Merchant, before: datetime.datetime | None = None) -> set[int]:
+    """Products with at least one sale line ever, or ordered before ``before`` (one index probe on the lines per
+    product, no join): the others are new to the shop (or were first sold since ``before``)."""
     sold = SalesOrderLine.objects.filter(product=OuterRef("pk"))
+    if before is not None:
+        sold = sold.filter(order__ordered_at__lt=before)
     products = Product.objects.filter(merchant=merchant).filter(Exists(sold)).order_by()
     return set(products.values_list("pk", flat=True))
 

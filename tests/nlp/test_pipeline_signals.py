@@ -3,6 +3,8 @@
 import datetime
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -11,6 +13,7 @@ from backoffice.templatetags.backoffice_tags import step_detail
 from forecasting import services as forecasting_services
 from forecasting.models import ForecastRun, JobRun, ProductForecast, ProductPolicy, ReplenishmentSuggestion
 from forecasting.selectors import product_coldstart_published
+from inventory import services
 from inventory.models import Product
 from inventory.services import product_update
 from nlp.models import ProductRepresentation, TextSignal
@@ -199,3 +202,39 @@ def test_a_shop_with_no_sales_yet_runs_and_orders_nothing(quick, settings):
     assert sorted(forecast.product.sku for forecast in forecasts) == ["A-1", "A-2"]
     assert all(set(forecast.mean) == {0.0} for forecast in forecasts)
     assert ReplenishmentSuggestion.objects.filter(merchant=merchant).count() == 0
+
+
+def test_a_recently_launched_product_blends_similar_products_with_its_own_sales(quick, settings):
+    # given: a mug first sold two weeks before the run (20 units a day since), named like an established mug
+    settings.NLP_MODEL = ""
+    merchant = small_merchant()
+    merchant.products.filter(sku="P00").update(name="Red Enamel Mug", description="A red enamel mug.")
+    launched = ProductFactory(
+        merchant=merchant,
+        sku="NEW-1",
+        name="Blue Enamel Mug",
+        description="A blue enamel mug.",
+        supplier=merchant.products.get(sku="P00").supplier,
+    )
+    days = [TODAY - datetime.timedelta(days=14 - day) for day in range(14)]
+    rows = [(f"n{day:%d}", "NEW-1", f"{day}T12:00:00Z", 20, "10.00") for day in days]
+    services.sales_history_import(
+        merchant=merchant,
+        rows=pd.DataFrame(rows, columns=["external_id", "sku", "ordered_at", "quantity", "unit_price"]),
+    )
+
+    # when
+    job = _run(merchant)
+
+    # then: its forecast is a cold start that leans on its own two weeks (weight 2 / (2 + 2)) and the mug
+    run = ForecastRun.objects.get(job=job)
+    estimate = run.coldstart[str(launched.pk)]
+    assert estimate["similar"][0][0] == "P00"
+    forecast = ProductForecast.objects.get(run=run, product=launched)
+    assert (forecast.method, forecast.segment) == ("cold start", "new")
+    # half of log(1 + its own 8-week run rate, 20 x 56), half of the similar products' estimate
+    own = np.log1p(20 * 56)
+    blended = np.log1p(estimate["weekly_units"] * 8)
+    assert 0.5 * own < blended < own
+    assert blended == pytest.approx(6.3945, abs=1e-3)
+    assert job.steps.get(kind="forecast").facts == {"from_sales": 6, "new": 1}
