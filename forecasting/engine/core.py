@@ -266,13 +266,14 @@ def _selected_point(forecasts: dict[str, np.ndarray], combos: np.ndarray) -> np.
     return point
 
 
-def _fold_residuals(folds: list[_Fold], combos: np.ndarray, skip: int | None = None) -> np.ndarray:
-    blocks = []
-    for index, fold in enumerate(folds):
-        if index == skip:
-            continue
-        point = _selected_point(fold.forecasts, combos)
-        blocks.append((fold.actual - point) / fold.scale[:, None])
+def _fold_errors(folds: list[_Fold], combos: np.ndarray) -> list[np.ndarray]:
+    """Per fold, the selected forecast's errors scaled per item, ``(actual - forecast) / scale``."""
+    return [(fold.actual - _selected_point(fold.forecasts, combos)) / fold.scale[:, None] for fold in folds]
+
+
+def _pooled(errors: list[np.ndarray], combos: np.ndarray, skip: int | None = None) -> np.ndarray:
+    """The folds' scaled errors side by side (leaving out fold ``skip``), for calibration."""
+    blocks = [block for index, block in enumerate(errors) if index != skip]
     return np.concatenate(blocks, axis=1) if blocks else np.full((len(combos), 0), np.nan)
 
 
@@ -375,8 +376,9 @@ def _evaluate(
         rows += _metrics_rows(folds, point, None, levels, segments, items, method, runner.season)
     selected_point = [_selected_point(fold.forecasts, combos) for fold in folds]
     selected_bands = []
+    errors = _fold_errors(folds, combos)
     for index, fold in enumerate(folds):
-        residuals = _fold_residuals(folds, combos, skip=index if len(folds) > 1 else None)
+        residuals = _pooled(errors, combos, skip=index if len(folds) > 1 else None)
         offsets = calibrate(residuals, segments, buckets, levels).for_items(segments, buckets)
         selected_bands.append(_quantile_forecasts(selected_point[index], fold.scale, offsets, levels))
     rows += _metrics_rows(folds, selected_point, selected_bands, levels, segments, items, "selected", runner.season)
@@ -449,10 +451,9 @@ def forecast(
     final = runner.run(panel.periods, needed)
     point = np.maximum(_selected_point(final, combos), 0.0)
     scale = runner.builder.scale(panel.periods - 1)
+    errors = _fold_errors(folds, combos)
     offsets = (
-        calibrate(_fold_residuals(folds, combos), segments, buckets, levels).for_items(segments, buckets)
-        if folds
-        else None
+        calibrate(_pooled(errors, combos), segments, buckets, levels).for_items(segments, buckets) if folds else None
     )
     bands = _quantile_forecasts(point, scale, offsets, levels)
     horizon_count = len(panel.future_dates)
@@ -466,7 +467,9 @@ def forecast(
     for index, level in enumerate(levels):
         frame[quantile_column(level)] = bands[index].reshape(-1)
     methods = pd.DataFrame({"item_id": panel.items, "segment": segments, "method": combos})
-    persistence = metrics.persistence_correlation(
-        [(fold.actual - _selected_point(fold.forecasts, combos)) / fold.scale[:, None] for fold in folds]
+    return ForecastResult(
+        forecasts=frame,
+        methods=methods,
+        backtest=backtest_result,
+        error_correlation=metrics.persistence_correlation(errors),
     )
-    return ForecastResult(forecasts=frame, methods=methods, backtest=backtest_result, error_correlation=persistence)
