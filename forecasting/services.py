@@ -212,8 +212,9 @@ class PipelinePlan:
 def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelinePlan:
     """Mark the run running, run its signals step, create its forecast run and split its products into chunks.
 
-    Products that have sold are forecast by the engine from their sales in the history window; active products
-    that never sold get a cold-start forecast from their most similar products. Repeating it for a run already
+    Products that have sold for ``COLDSTART_MIN_HISTORY_WEEKS`` or more are forecast by the engine from their
+    sales in the history window; active products that never sold, or were first sold since, get a cold-start
+    forecast from their most similar products, blended with their own sales. Repeating it for a run already
     prepared returns the same chunks.
     """
     job = _require_running(job_id)
@@ -231,12 +232,8 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
     # the window has no history there and is left out by its chunk (its similar products say nothing about a
     # product that stopped selling).
     with_history = product_ids_ever_sold(merchant=merchant)
-    launched_before = datetime.datetime.combine(
-        end - datetime.timedelta(weeks=COLDSTART_MIN_HISTORY_WEEKS) + datetime.timedelta(days=1),
-        datetime.time.min,
-        tzinfo=timezone.get_current_timezone(),
-    )
-    established = product_ids_ever_sold(merchant=merchant, before=launched_before)
+    launched_since = end - datetime.timedelta(weeks=COLDSTART_MIN_HISTORY_WEEKS) + datetime.timedelta(days=1)
+    established = product_ids_ever_sold(merchant=merchant, before=launched_since)
     new_ids = [pk for pk in product_ids if pk not in established]
     coldstart = _coldstart_rates(merchant=merchant, product_ids=new_ids, as_of=end) if new_ids else {}
     product_ids = [pk for pk in product_ids if pk in with_history or str(pk) in coldstart]
@@ -261,7 +258,7 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
             },
         )
         step = _step(job, "forecast")
-        sold = len((with_history & set(product_ids)) - {int(pk) for pk in coldstart})
+        sold = len(product_ids) - len(coldstart)  # every planned product sold or has a cold start, not both
         detail = f"{sold:,} product{'s' if sold != 1 else ''} forecast from their sales"
         detail += f", {len(coldstart):,} new from similar products." if coldstart else "."
         facts = {"from_sales": sold, "new": len(coldstart)}

@@ -265,6 +265,11 @@ def dashboard_figures(*, merchant: Merchant, below_reorder_point: int | None = N
     )
 
 
+def _day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight at the start of ``day`` in the current time zone."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
+
+
 def demand_frame_for_merchant(
     *,
     merchant: Merchant,
@@ -276,12 +281,11 @@ def demand_frame_for_merchant(
     lines = SalesOrderLine.objects.filter(order__merchant=merchant)
     if product_ids is not None:
         lines = lines.filter(product_id__in=product_ids)
-    zone = timezone.get_current_timezone()
     # timestamp bounds (not a cast to date) let PostgreSQL use the order-time index; same days in the current zone
     if since is not None:
-        lines = lines.filter(order__ordered_at__gte=datetime.datetime.combine(since, datetime.time.min, tzinfo=zone))
+        lines = lines.filter(order__ordered_at__gte=_day_start(since))
     if until is not None:
-        end = datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
+        end = _day_start(until + datetime.timedelta(days=1))
         lines = lines.filter(order__ordered_at__lt=end)
     rows = (
         lines.annotate(day=TruncDate("order__ordered_at"))
@@ -308,12 +312,13 @@ class LedgerMismatch:
     ledger_sum: int
 
 
-def product_ids_ever_sold(*, merchant: Merchant, before: datetime.datetime | None = None) -> set[int]:
-    """Products with at least one sale line ever, or ordered before ``before`` (one index probe on the lines per
-    product, no join): the others are new to the shop (or were first sold since ``before``)."""
+def product_ids_ever_sold(*, merchant: Merchant, before: datetime.date | None = None) -> set[int]:
+    """Products with at least one sale line ever, or on a day before ``before`` in the current time zone (one
+    index probe on the lines per product; with ``before``, joined to their orders): the others are new to the
+    shop, or were first sold on or after ``before``."""
     sold = SalesOrderLine.objects.filter(product=OuterRef("pk"))
     if before is not None:
-        sold = sold.filter(order__ordered_at__lt=before)
+        sold = sold.filter(order__ordered_at__lt=_day_start(before))
     products = Product.objects.filter(merchant=merchant).filter(Exists(sold)).order_by()
     return set(products.values_list("pk", flat=True))
 
@@ -377,7 +382,7 @@ def product_cover_list_for_merchant(
     in the database, so the list pages without loading every product. ``with_cover`` adds the days of cover.
     """
     today = today or timezone.localdate()
-    until = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+    until = _day_start(today)
     since = until - datetime.timedelta(days=RECENT_DEMAND_DAYS)
     on_order = _units_on_order_of_outer_product()
     sold = (
