@@ -214,21 +214,15 @@ def product_coldstart_published(*, merchant: Merchant, product: Product) -> list
     if not entry:
         return None
     similar = [(str(sku), float(score)) for sku, score in entry.get("similar", [])]
-    found = {
-        sku: (pk, name)
-        for pk, sku, name in Product.objects.filter(merchant=merchant, sku__in=[sku for sku, _ in similar]).values_list(
-            "pk", "sku", "name"
-        )
+    rows = Product.objects.filter(merchant=merchant, sku__in=[sku for sku, _ in similar])
+    found: dict[str, tuple[int | None, str]] = {
+        sku: (pk, name) for pk, sku, name in rows.values_list("pk", "sku", "name")
     }
-    return [
-        SimilarProduct(
-            product_id=found[sku][0] if sku in found else None,
-            sku=sku,
-            name=found.get(sku, (0, ""))[1],
-            similarity=score,
-        )
-        for sku, score in similar
-    ]
+    listed = []
+    for sku, score in similar:
+        pk, name = found.get(sku, (None, ""))
+        listed.append(SimilarProduct(product_id=pk, sku=sku, name=name, similarity=score))
+    return listed
 
 
 def product_forecast_frame(forecast: ProductForecast, freq: str) -> pd.DataFrame:

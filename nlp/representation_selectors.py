@@ -12,7 +12,6 @@ import datetime
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -25,6 +24,7 @@ from django.utils import timezone
 from scipy import sparse
 
 from forecasting.coldstart import BlendedEstimate, ColdStartConfig, coldstart_forecast
+from forecasting.coldstart.estimate import SimilarityBlock
 from inventory.models import Merchant, Product
 from inventory.selectors import demand_frame_for_merchant, product_list_for_merchant
 from nlp.models import ProductRepresentation
@@ -71,10 +71,10 @@ class CatalogueRepresentations:
 
     def coldstart_views(
         self, *, model_weight: float = COLDSTART_MODEL_WEIGHT
-    ) -> tuple[list[Callable[[np.ndarray, np.ndarray], np.ndarray]], list[float]]:
+    ) -> tuple[list[SimilarityBlock], list[float]]:
         """The similarities a cold start estimates under, and the weights its estimates are averaged with:
         TF-IDF, and the language model (TF-IDF for the products without a current vector) when there is one."""
-        views: list[Callable[[np.ndarray, np.ndarray], np.ndarray]] = [partial(self.similarity, model_weight=0.0)]
+        views: list[SimilarityBlock] = [partial(self.similarity, model_weight=0.0)]
         if self.model_vectors is None or model_weight <= 0:
             return views, [1.0]
         views.append(partial(self.similarity, model_weight=1.0))

@@ -101,8 +101,11 @@ def run_coldstart_csv(
     with_history = set(history["item_id"])
     targets = [item for item in products["item_id"] if item not in with_history]
     texts = [product_text(name, text) for name, text in zip(products["name"], products["description"], strict=True)]
-    use_model = model_vectors is not None and model_weight > 0 and bool(targets)
-    vectors = centred_unit_vectors(model_vectors(texts)) if model_vectors is not None and use_model else None
+    vectors = (
+        centred_unit_vectors(model_vectors(texts))
+        if model_vectors is not None and model_weight > 0 and targets
+        else None
+    )
     views = [
         similarity_matrix(tfidf=tfidf_vectors(texts), model_vectors=None)
         if targets

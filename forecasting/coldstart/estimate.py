@@ -32,9 +32,10 @@ import pandas as pd
 from forecasting.coldstart.references import DAYS_PER_WEEK, ReferenceUnits, own_history_units, reference_units
 from forecasting.coldstart.similarity import Neighbours, nearest
 
-# A square similarity matrix in [0, 1] over the catalogue, or a function of (row indices, column indices)
-# returning that block of it.
-Similarity: TypeAlias = np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray]
+# A function of (row indices, column indices) returning that block of a similarity matrix, and a similarity:
+# the square matrix in [0, 1] over the catalogue, or such a function.
+SimilarityBlock: TypeAlias = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Similarity: TypeAlias = np.ndarray | SimilarityBlock
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,18 @@ def _texts(merchant):
     )
 
 
+def _blue_mug(merchant, **fields) -> Product:
+    """A product named like the merchant's P00 once P00 is the red enamel mug, from the same supplier."""
+    return ProductFactory(
+        merchant=merchant,
+        sku="NEW-1",
+        name="Blue Enamel Mug",
+        description="A blue enamel mug.",
+        supplier=merchant.products.get(sku="P00").supplier,
+        **fields,
+    )
+
+
 def _run(merchant) -> JobRun:
     job = forecasting_services.pipeline_start(merchant=merchant, queue=False, run_date=TODAY)
     job = forecasting_services.pipeline_run_inline(job_id=job.pk)
@@ -120,15 +132,7 @@ def test_a_new_product_is_forecast_and_planned_from_similar_products(quick, sett
     merchant = small_merchant()
     for index, words in enumerate(("red enamel mug", "oak chopping board", "linen tea towel", "brass door knob")):
         merchant.products.filter(sku=f"P0{index}").update(name=words.title(), description=f"A {words}.")
-    new = ProductFactory(
-        merchant=merchant,
-        sku="NEW-1",
-        name="Blue Enamel Mug",
-        description="A blue enamel mug.",
-        supplier=merchant.products.get(sku="P00").supplier,
-        unit_cost=Decimal("4.00"),
-        price=Decimal("10.00"),
-    )
+    new = _blue_mug(merchant, unit_cost=Decimal("4.00"), price=Decimal("10.00"))
 
     # when
     job = _run(merchant)
@@ -209,13 +213,7 @@ def test_a_recently_launched_product_blends_similar_products_with_its_own_sales(
     settings.NLP_MODEL = ""
     merchant = small_merchant()
     merchant.products.filter(sku="P00").update(name="Red Enamel Mug", description="A red enamel mug.")
-    launched = ProductFactory(
-        merchant=merchant,
-        sku="NEW-1",
-        name="Blue Enamel Mug",
-        description="A blue enamel mug.",
-        supplier=merchant.products.get(sku="P00").supplier,
-    )
+    launched = _blue_mug(merchant)
     days = [TODAY - datetime.timedelta(days=14 - day) for day in range(14)]
     rows = [(f"n{day:%d}", "NEW-1", f"{day}T12:00:00Z", 20, "10.00") for day in days]
     services.sales_history_import(
