@@ -40,6 +40,8 @@ from nlp.representations import (
 )
 
 CACHE_SIZE = 8
+# Products whose stock an alternatives lookup reads at a time, best-ranked first.
+ALTERNATIVE_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -172,48 +174,53 @@ class ProductAlternatives:
 def product_alternatives(*, merchant: Merchant, product: Product, limit: int = 10) -> ProductAlternatives:
     """The merchant's active products with stock available (on hand less allocated, over all warehouses),
     other than ``product``, ranked by similarity to it (ties by SKU); products with nothing in common with
-    it (similarity 0) are left out."""
+    it (similarity 0) are left out.
+
+    The whole catalogue is ranked in memory first; stock is then read for the best-ranked products only, a
+    batch at a time, until ``limit`` are found, so a product page does not sum the stock of every product."""
     catalogue = catalogue_representations(merchant=merchant)
-    candidates = {
-        row.pk: row
-        # available_total is an annotation of product_list_for_merchant, which django-stubs cannot see.
-        for row in product_list_for_merchant(merchant=merchant, active_only=True).filter(
-            available_total__gt=0  # type: ignore[misc]
-        )
-        if row.pk != product.pk
-    }
     query = catalogue.position(product.pk)
     representation = (
         RepresentationKind.COMBINED
         if catalogue.model_vectors is not None and catalogue.has_model_vector[query] and DEFAULT_MODEL_WEIGHT > 0
         else RepresentationKind.TFIDF
     )
-    if not candidates:
-        return ProductAlternatives(representation, [])
-    columns = np.array([catalogue.position(pk) for pk in candidates], dtype=int)
-    scores = catalogue.similarity(np.array([query]), columns)[0]
-    ranked = sorted(
-        (
-            (float(score), catalogue.skus[column], int(catalogue.product_ids[column]))
-            for score, column in zip(scores, columns, strict=True)
-            if score > 0
-        ),
-        key=lambda item: (-item[0], item[1]),
-    )[:limit]
-    return ProductAlternatives(
-        representation,
-        [
+    everything = np.arange(len(catalogue.skus))
+    scores = catalogue.similarity(np.array([query]), everything)[0]
+    candidates = np.flatnonzero(scores > 0)
+    candidates = candidates[candidates != query]
+    skus = np.array(catalogue.skus, dtype=object)[candidates]
+    order = candidates[np.lexsort((skus, -scores[candidates]))]  # most similar first, ties by SKU
+    found: list[ProductAlternative] = []
+    batch = max(limit * 4, ALTERNATIVE_BATCH)
+    for start in range(0, len(order), batch):
+        block = [
+            (float(scores[column]), catalogue.skus[column], int(catalogue.product_ids[column]))
+            for column in order[start : start + batch]
+        ]
+        in_stock = {
+            row.pk: row
+            # available_total is an annotation of product_list_for_merchant, which django-stubs cannot see.
+            for row in product_list_for_merchant(merchant=merchant, active_only=True).filter(
+                pk__in=[pk for _, _, pk in block],
+                available_total__gt=0,  # type: ignore[misc]
+            )
+        }
+        found += [
             ProductAlternative(
                 product_id=pk,
                 sku=sku,
-                name=candidates[pk].name,
-                price=candidates[pk].price,
-                available=int(candidates[pk].available_total),  # type: ignore[attr-defined]
+                name=in_stock[pk].name,
+                price=in_stock[pk].price,
+                available=int(in_stock[pk].available_total),  # type: ignore[attr-defined]
                 similarity=round(score, 4),
             )
-            for score, sku, pk in ranked
-        ],
-    )
+            for score, sku, pk in block
+            if pk in in_stock
+        ]
+        if len(found) >= limit:
+            break
+    return ProductAlternatives(representation, found[:limit])
 
 
 # Past this many products, a cold start reads the sales of a bounded set of references (see _reference_candidates).
