@@ -2,12 +2,14 @@
 
 Each item-period becomes a distribution whose quantile function runs through the forecast's quantiles: linear
 between them, linear below the first (down to no less than 0), and above the last an exponential tail whose scale
-makes the distribution's mean equal the forecast mean (never thinner than half the slope of the last segment, so a
-forecast whose mean is below its quantiles still has a tail). Draws are rounded to whole units at random, which
-keeps the mean. When the forecast says p10 = p50 = 0 the quantile function is 0 up to the median: intermittent
-demand gets its point mass at zero. Demand over the cover period (lead time + review period, with lead-time
-variability) is the sum of sampled periods in the simulation, drawn with correlated periods (see
-``sample_paths``). Pure numpy/scipy; no Django.
+makes the distribution's mean equal the forecast mean (never thinner than half the slope of the last segment).
+Quantiles that imply a larger mean than the forecast's, even with that thinnest tail, are scaled down until they
+imply it: the forecast mean is chosen per item by backtest, while the bands come from errors pooled over many items,
+and one exceptional order in an item's history can widen them far beyond anything it sells. Draws are rounded to
+whole units at random, which keeps the mean. When the forecast says p10 = p50 = 0 the quantile function is 0 up to
+the median: intermittent demand gets its point mass at zero. Demand over the cover period (lead time + review
+period, with lead-time variability) is the sum of sampled periods in the simulation, drawn with correlated periods
+(see ``sample_paths``). Pure numpy/scipy; no Django.
 """
 
 from __future__ import annotations
@@ -84,8 +86,15 @@ def quantile_knots(mean: np.ndarray, values: np.ndarray, levels: np.ndarray) -> 
     grid = np.concatenate([[0.0], levels])
     body = (np.diff(grid) * (knots[..., 1:] + knots[..., :-1]) / 2.0).sum(axis=-1)
     top = levels[-1]
-    matched = (mean - body) / (1.0 - top) - values[..., -1]
-    tail = np.maximum(matched, 0.5 * last_slope * (1.0 - top))
+    thinnest = np.maximum(0.5 * last_slope * (1.0 - top), 0.0)
+    # Quantiles that imply more than the forecast mean even with the thinnest tail (bands widened by one
+    # exceptional order, say) are scaled down to it: the distribution's mean is the forecast mean.
+    least_mean = body + (1.0 - top) * (values[..., -1] + thinnest)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.where(least_mean > mean, mean / least_mean, 1.0)
+    knots, body, thinnest = knots * shrink[..., None], body * shrink, thinnest * shrink
+    matched = (mean - body) / (1.0 - top) - knots[..., -1]
+    tail = np.maximum(matched, thinnest)
     return knots, np.maximum(tail, 0.0)
 
 

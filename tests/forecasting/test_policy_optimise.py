@@ -132,6 +132,17 @@ def test_quantile_function_runs_through_the_quantiles_and_matches_the_mean():
     np.testing.assert_allclose(values, [1.0, 4.0, 6.0 + 3.0 * np.log(10.0)])
 
 
+def test_quantiles_that_imply_more_than_the_mean_are_scaled_down_to_it():
+    # given: mean 3, median 8, p90 24 -> knots 0, 8, 24 imply at least 0.5 x 4 + 0.4 x 16 + 0.1 x (24 + 2) = 11
+    # with the thinnest tail (half the last slope 40, times 0.1: 2); scaled by 3 / 11 they imply exactly 3
+    knots, tail = quantile_knots(np.array(3.0), np.array([8.0, 24.0]), np.array([0.5, 0.9]))
+
+    np.testing.assert_allclose(knots, [0.0, 24.0 / 11.0, 72.0 / 11.0])
+    assert float(tail) == pytest.approx(6.0 / 11.0)
+    grid = np.linspace(0.0005, 0.9995, 1000)
+    assert quantile_function(np.array([0.5, 0.9]), knots, tail, grid).mean() == pytest.approx(3.0, rel=0.01)
+
+
 def test_intermittent_forecast_keeps_its_mass_at_zero():
     forecasts = pd.DataFrame(
         {
