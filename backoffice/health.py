@@ -41,8 +41,9 @@ def workers_alive(timeout: float = 3.0) -> dict[str, list[str]]:
     """Queue name → the workers that answered a ping and consume it (empty without a broker)."""
     if not settings.REDIS_URL:
         return {}
-    inspector = app.control.inspect(timeout=timeout)
-    replies = inspector.active_queues() or {}
+    # A connection of its own to the configured broker: the app's pooled one may be to a broker set earlier.
+    with app.connection_for_write(settings.REDIS_URL) as connection:
+        replies = app.control.inspect(timeout=timeout, connection=connection).active_queues() or {}
     alive: dict[str, list[str]] = {}
     for worker, queues in sorted(replies.items()):
         for queue in queues:
