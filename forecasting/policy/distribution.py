@@ -149,6 +149,14 @@ def demand_model(forecasts: pd.DataFrame, *, item_ids: np.ndarray | None = None)
     return DemandModel(item_ids=items, dates=dates, mean=mean, levels=levels, values=knots, tail=tail)
 
 
+def stratified_normals(rng: np.random.Generator, *, items: int, paths: int, width: int) -> np.ndarray:
+    """Standard normals ``(items, paths, width)`` drawn by Latin hypercube: for every item and column, each of the
+    ``paths`` equal-probability strata holds exactly one draw, in random order (variance reduction)."""
+    strata = rng.permuted(np.broadcast_to(np.arange(paths, dtype=float), (items, width, paths)), axis=-1)
+    u = (strata + rng.random((items, width, paths))) / paths
+    return special.ndtri(u).transpose(0, 2, 1)
+
+
 def sample_paths(
     model: DemandModel, *, paths: int, rng: np.random.Generator, correlation: float | np.ndarray = 0.0
 ) -> np.ndarray:
@@ -156,12 +164,14 @@ def sample_paths(
 
     ``correlation`` (scalar or per item) is the exchangeable correlation of the periods of one path in a Gaussian
     copula: forecast errors persist over a horizon (a level that was wrong stays wrong), which widens demand over
-    the cover period well beyond what independent periods give.
+    the cover period well beyond what independent periods give. The normals are stratified (see
+    ``stratified_normals``): the cost-optimal stock sits far in the tail of demand, which plain draws of a few hundred
+    paths place unevenly from one run to the next.
     """
     n, horizon = model.mean.shape
     rho = np.clip(np.broadcast_to(np.asarray(correlation, dtype=float), (n,)), 0.0, 0.99)[:, None, None]
-    shared = rng.standard_normal((n, paths, 1))
-    own = rng.standard_normal((n, paths, horizon))
+    shared = stratified_normals(rng, items=n, paths=paths, width=1)
+    own = stratified_normals(rng, items=n, paths=paths, width=horizon)
     u = special.ndtr(np.sqrt(rho) * shared + np.sqrt(1.0 - rho) * own)
     continuous = quantile_function(model.levels, model.values[:, None], model.tail[:, None], u)
     return np.floor(continuous + rng.random(continuous.shape))

@@ -3,9 +3,16 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from forecasting.policy.demand import error_correlation, recent_demand_forecast
-from forecasting.policy.distribution import demand_model, quantile_function, quantile_knots, sample_paths
+from forecasting.policy.distribution import (
+    demand_model,
+    quantile_function,
+    quantile_knots,
+    sample_paths,
+    stratified_normals,
+)
 from forecasting.policy.optimise import (
     PlanningInputs,
     critical_fractile,
@@ -141,6 +148,17 @@ def test_quantiles_that_imply_more_than_the_mean_are_scaled_down_to_it():
     assert float(tail) == pytest.approx(6.0 / 11.0)
     grid = np.linspace(0.0005, 0.9995, 1000)
     assert quantile_function(np.array([0.5, 0.9]), knots, tail, grid).mean() == pytest.approx(3.0, rel=0.01)
+
+
+def test_stratified_normals_put_one_draw_in_each_stratum():
+    normals = stratified_normals(np.random.default_rng(0), items=2, paths=50, width=3)
+
+    assert normals.shape == (2, 50, 3)
+    strata = np.floor(stats.norm.cdf(normals) * 50)
+    for item in range(2):
+        for column in range(3):
+            assert sorted(strata[item, :, column].tolist()) == list(range(50))
+    assert not np.array_equal(normals[0, :, 0], normals[0, :, 1])  # columns are shuffled independently
 
 
 def test_intermittent_forecast_keeps_its_mass_at_zero():
