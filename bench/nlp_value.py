@@ -10,6 +10,12 @@ same command without ``--texts``, and compare WRMSSE (the engine's own metric) o
   fillers the head never trained on). Target: WRMSSE with texts <= 0.85 x without.
 - uninformative: the same texts moved to random days. Target: <= 1.02 x.
 
+A diagnostic column, ``signal r``: ``extract_signals_csv --history H.csv`` on the same texts and model, and the
+correlation, over the texts of the last days before the origin (the held-out phrasings in the informative
+scenario), between their learned ``demand_change`` and the demand change that really followed them (the
+head's own target, computed on history plus the actuals). It says whether the learned signal carries over
+to phrasings the head never trained on, apart from how the forecaster uses it.
+
 When ``forecast_csv`` has no ``--texts`` option yet, the same two forecasts are made in process through
 ``forecasting.engine.forecast(..., text_features=nlp.signals.text_features_for_forecast(...))``, which is
 what the option runs; the output says which path was used.
@@ -34,8 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from forecasting.engine import forecast, metrics  # noqa: E402
-from nlp.signals.features import text_features_for_forecast  # noqa: E402
-from nlp.signals.scenario import generate_scenario  # noqa: E402
+from nlp.signals.features import LEARNED_SIGNAL, text_features_for_forecast  # noqa: E402
+from nlp.signals.head import demand_change_targets  # noqa: E402
+from nlp.signals.scenario import Scenario, generate_scenario  # noqa: E402
 
 HORIZON = 14
 
@@ -65,9 +72,36 @@ def wrmsse(history: pd.DataFrame, future: pd.DataFrame, forecasts: pd.DataFrame)
     return float(metrics.wrmsse(actual.to_numpy(), predicted.to_numpy(), insample.to_numpy(), HORIZON))
 
 
+def signal_correlation(scenario: Scenario, history_csv: Path, texts_csv: Path, model_dir: Path) -> float:
+    """Correlation of the learned signal with the demand change that followed, over the texts the head had no
+    target for (the last days before the origin); NaN when the command has no learned signal."""
+    signals_csv = model_dir.parent / "S.csv"
+    manage(
+        "extract_signals_csv",
+        "--texts",
+        str(texts_csv),
+        "--history",
+        str(history_csv),
+        "--model",
+        str(model_dir),
+        "--output",
+        str(signals_csv),
+    )
+    signals = pd.read_csv(signals_csv, dtype={"text_id": str, "item_id": str}, parse_dates=["date"])
+    if LEARNED_SIGNAL not in signals.columns:
+        return float("nan")
+    whole = pd.concat([scenario.history, scenario.future])
+    realised = demand_change_targets(whole, signals["item_id"], signals["date"])
+    seen = demand_change_targets(scenario.history, signals["item_id"], signals["date"])
+    unseen = np.isnan(seen) & np.isfinite(realised)
+    if unseen.sum() < 3:
+        return float("nan")
+    return float(np.corrcoef(signals[LEARNED_SIGNAL].to_numpy()[unseen], realised[unseen])[0, 1])
+
+
 def run(
     informative: bool, seed: int, size: str, max_seconds: float, workdir: Path, use_command: bool
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     scenario = generate_scenario(informative=informative, seed=seed, horizon=HORIZON)
     folder = workdir / f"{'informative' if informative else 'uninformative'}-{seed}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,6 +120,7 @@ def run(
             "--max-seconds",
             str(max_seconds),
         )
+    correlation = signal_correlation(scenario, history_csv, texts_csv, model_dir)
     results = []
     for with_texts in (False, True):
         if use_command:
@@ -111,7 +146,7 @@ def run(
                 text_frame = text_features_for_forecast(scenario.texts, scenario.history, model=str(model_dir)).frame
             forecasts = forecast(scenario.history, horizon=HORIZON, freq="D", text_features=text_frame).forecasts
         results.append(wrmsse(scenario.history, scenario.future, forecasts))
-    return results[0], results[1]
+    return results[0], results[1], correlation
 
 
 def main() -> None:
@@ -124,18 +159,18 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nlp-value-"))
     use_command = forecast_csv_has_texts()
     print(f"path: {'forecast_csv --texts' if use_command else 'in process (forecast_csv has no --texts yet)'}")
-    print(f"{'scenario':16s}{'seed':>6s}{'without':>10s}{'with':>10s}{'ratio':>8s}{'seconds':>9s}")
+    print(f"{'scenario':16s}{'seed':>6s}{'without':>10s}{'with':>10s}{'ratio':>8s}{'signal r':>10s}{'seconds':>9s}")
     for informative, target in ((True, 0.85), (False, 1.02)):
         without_all, with_all = [], []
         for seed in args.seeds:
             started = time.perf_counter()
-            without, with_texts = run(informative, seed, args.size, args.max_seconds, workdir, use_command)
+            without, with_texts, correlation = run(informative, seed, args.size, args.max_seconds, workdir, use_command)
             without_all.append(without)
             with_all.append(with_texts)
             name = "informative" if informative else "uninformative"
             print(
                 f"{name:16s}{seed:6d}{without:10.4f}{with_texts:10.4f}{with_texts / without:8.3f}"
-                f"{time.perf_counter() - started:9.0f}",
+                f"{correlation:10.3f}{time.perf_counter() - started:9.0f}",
                 flush=True,
             )
         ratio = float(np.mean(with_all) / np.mean(without_all))
