@@ -360,7 +360,9 @@ def stock_adjust(
     """Change on-hand units by a signed ``quantity`` and record it in the ledger.
 
     ``kind`` is an adjustment, a return (positive) or a receipt (positive). On hand never
-    goes below zero: such a change raises ``InsufficientStock`` and writes nothing.
+    goes below zero: such a change raises ``InsufficientStock`` and writes nothing. An adjustment
+    that leaves fewer units than are allocated (breakage, shrinkage) cuts the allocation to what
+    is left, and the ledger row's note says how many were released.
     """
     _require_same_merchant(merchant, product=product, warehouse=warehouse)
     _quantity(quantity, field="quantity", allow_negative=True)
@@ -369,15 +371,19 @@ def stock_adjust(
     if kind in (MovementKind.RETURN, MovementKind.RECEIPT) and quantity < 0:
         raise ValidationError({"quantity": f"A {kind} adds stock; the quantity must be positive."})
     with transaction.atomic():
+        level = _levels_locked(merchant=merchant, pairs=[(product.pk, warehouse.pk)])[(product.pk, warehouse.pk)]
+        remaining = level.on_hand + quantity
+        released = _release_uncounted_allocation(level, counted=remaining) if remaining >= 0 else 0
+        release_note = f"{released} allocated units released (fewer are left)"
         (movement,) = _apply_stock_changes(
             merchant=merchant,
             changes=[StockChange(product, warehouse, quantity, kind)],
             reference=reference,
-            note=note,
+            note=("; ".join(part for part in (note, release_note) if part)) if released else note,
             user=user,
             check_available=False,
         )
-        _position_changed(merchant=merchant, deltas=[(product.pk, quantity)])
+        _position_changed(merchant=merchant, deltas=[(product.pk, quantity + released)])
     return movement
 
 
@@ -391,24 +397,42 @@ def stock_set(
     note: str = "",
     user: Actor = None,
 ) -> StockMovement | None:
-    """Set on-hand units to a counted value (a stock take), recording the difference as an adjustment."""
+    """Set on-hand units to a counted value (a stock take), recording the difference as an adjustment.
+
+    The count is the truth: when fewer units are counted than are allocated, the allocation is cut to the count
+    (those reservations can no longer be met) and the ledger row's note says how many were released."""
     _require_same_merchant(merchant, product=product, warehouse=warehouse)
     _quantity(on_hand, field="on_hand", allow_zero=True)
     with transaction.atomic():
-        levels = _levels_locked(merchant=merchant, pairs=[(product.pk, warehouse.pk)])
-        delta = on_hand - levels[(product.pk, warehouse.pk)].on_hand
+        level = _levels_locked(merchant=merchant, pairs=[(product.pk, warehouse.pk)])[(product.pk, warehouse.pk)]
+        delta = on_hand - level.on_hand
         if delta == 0:
             return None
+        released = _release_uncounted_allocation(level, counted=on_hand)
         (movement,) = _apply_stock_changes(
             merchant=merchant,
             changes=[StockChange(product, warehouse, delta, MovementKind.ADJUSTMENT)],
             reference=reference,
-            note=note or "stock take",
+            note=_stock_take_note(note, released),
             user=user,
             check_available=False,
         )
-        _position_changed(merchant=merchant, deltas=[(product.pk, delta)])
+        _position_changed(merchant=merchant, deltas=[(product.pk, delta + released)])
     return movement
+
+
+def _release_uncounted_allocation(level: StockLevel, *, counted: int) -> int:
+    """Cut a locked level's allocation to ``counted`` on-hand units (a count or what an adjustment leaves);
+    the number of units released."""
+    released = max(level.allocated - counted, 0)
+    if released:
+        StockLevel.objects.filter(pk=level.pk).update(allocated=counted)
+    return released
+
+
+def _stock_take_note(note: str, released: int) -> str:
+    text = note or "stock take"
+    return f"{text}; {released} allocated units released (fewer were counted)" if released else text
 
 
 def stock_transfer(
@@ -914,16 +938,35 @@ def stock_set_many(
             for count in counts
             if (delta := count.on_hand - levels[(count.product.pk, count.warehouse.pk)].on_hand)
         ]
+        released = {
+            (count.product.pk, count.warehouse.pk): _release_uncounted_allocation(
+                levels[(count.product.pk, count.warehouse.pk)], counted=count.on_hand
+            )
+            for count in counts
+        }
         if changes:
+            # One note for the whole snapshot; levels whose allocation was cut are named in it.
+            cut = [
+                f"{change.product.sku} in {change.warehouse.code}: {released[(change.product.pk, change.warehouse.pk)]}"
+                for change in changes
+                if released[(change.product.pk, change.warehouse.pk)]
+            ]
+            text = note or "stock take"
             _apply_stock_changes(
                 merchant=merchant,
                 changes=changes,
                 reference=reference,
-                note=note or "stock take",
+                note=f"{text}; allocated units released (fewer were counted): {', '.join(cut)}" if cut else text,
                 user=user,
                 check_available=False,
             )
-            _position_changed(merchant=merchant, deltas=[(change.product.pk, change.quantity) for change in changes])
+            _position_changed(
+                merchant=merchant,
+                deltas=[
+                    (change.product.pk, change.quantity + released[(change.product.pk, change.warehouse.pk)])
+                    for change in changes
+                ],
+            )
     return len(changes)
 
 

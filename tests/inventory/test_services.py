@@ -59,6 +59,57 @@ def test_stock_set_records_the_difference(merchant, product, warehouse):
     assert _level(product, warehouse).on_hand == 4
 
 
+def test_a_stock_take_below_the_allocation_releases_what_was_not_counted(merchant, product, warehouse):
+    services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=10)
+    services.stock_allocate(merchant=merchant, product=product, warehouse=warehouse, quantity=7)
+
+    movement = services.stock_set(merchant=merchant, product=product, warehouse=warehouse, on_hand=3)
+
+    level = _level(product, warehouse)
+    assert (level.on_hand, level.allocated) == (3, 3)
+    assert movement is not None
+    assert (movement.quantity, movement.note) == (-7, "stock take; 4 allocated units released (fewer were counted)")
+    assert stock_ledger_mismatches(merchant=merchant) == []
+
+
+def test_an_adjustment_below_the_allocation_releases_what_is_no_longer_there(merchant, product, warehouse):
+    services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=10)
+    services.stock_allocate(merchant=merchant, product=product, warehouse=warehouse, quantity=8)
+
+    movement = services.stock_adjust(
+        merchant=merchant, product=product, warehouse=warehouse, quantity=-5, note="dropped a case"
+    )
+
+    level = _level(product, warehouse)
+    assert (level.on_hand, level.allocated) == (5, 5)
+    assert movement.note == "dropped a case; 3 allocated units released (fewer are left)"
+    with pytest.raises(InsufficientStock):
+        services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=-6)
+    assert (_level(product, warehouse).on_hand, _level(product, warehouse).allocated) == (5, 5)
+
+
+def test_a_stock_snapshot_below_the_allocation_releases_what_was_not_counted(merchant, product, warehouse):
+    other = ProductFactory(merchant=merchant, sku="MUG-2")
+    for item in (product, other):
+        services.stock_adjust(merchant=merchant, product=item, warehouse=warehouse, quantity=10)
+        services.stock_allocate(merchant=merchant, product=item, warehouse=warehouse, quantity=5)
+
+    changed = services.stock_set_many(
+        merchant=merchant,
+        counts=[services.StockCount(product, warehouse, 2), services.StockCount(other, warehouse, 8)],
+        note="snapshot",
+    )
+
+    assert changed == 2
+    assert [(_level(item, warehouse).on_hand, _level(item, warehouse).allocated) for item in (product, other)] == [
+        (2, 2),
+        (8, 5),
+    ]
+    assert set(StockMovement.objects.filter(quantity__in=[-8, -2]).values_list("note", flat=True)) == {
+        "snapshot; allocated units released (fewer were counted): MUG-1 in MAIN: 3"
+    }
+
+
 def test_stock_transfer_moves_units_with_two_ledger_rows(merchant, product, warehouse):
     store = services.warehouse_create(merchant=merchant, code="SHOP", name="Shop floor")
     services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=10)
