@@ -374,12 +374,11 @@ def stock_adjust(
         level = _levels_locked(merchant=merchant, pairs=[(product.pk, warehouse.pk)])[(product.pk, warehouse.pk)]
         remaining = level.on_hand + quantity
         released = _release_uncounted_allocation(level, counted=remaining) if remaining >= 0 else 0
-        release_note = f"{released} allocated units released (fewer are left)"
         (movement,) = _apply_stock_changes(
             merchant=merchant,
             changes=[StockChange(product, warehouse, quantity, kind)],
             reference=reference,
-            note=("; ".join(part for part in (note, release_note) if part)) if released else note,
+            note=_release_note(note, f"{released} allocated units released (fewer are left)" if released else ""),
             user=user,
             check_available=False,
         )
@@ -413,7 +412,9 @@ def stock_set(
             merchant=merchant,
             changes=[StockChange(product, warehouse, delta, MovementKind.ADJUSTMENT)],
             reference=reference,
-            note=_stock_take_note(note, released),
+            note=_release_note(
+                note or "stock take", f"{released} allocated units released (fewer were counted)" if released else ""
+            ),
             user=user,
             check_available=False,
         )
@@ -430,9 +431,9 @@ def _release_uncounted_allocation(level: StockLevel, *, counted: int) -> int:
     return released
 
 
-def _stock_take_note(note: str, released: int) -> str:
-    text = note or "stock take"
-    return f"{text}; {released} allocated units released (fewer were counted)" if released else text
+def _release_note(note: str, release: str) -> str:
+    """The ledger note, with what a count or adjustment released from the allocation (if anything) after it."""
+    return "; ".join(part for part in (note, release) if part)
 
 
 def stock_transfer(
@@ -938,34 +939,27 @@ def stock_set_many(
             for count in counts
             if (delta := count.on_hand - levels[(count.product.pk, count.warehouse.pk)].on_hand)
         ]
-        released = {
-            (count.product.pk, count.warehouse.pk): _release_uncounted_allocation(
-                levels[(count.product.pk, count.warehouse.pk)], counted=count.on_hand
-            )
-            for count in counts
-        }
+        # Only a changed level can be counted below its allocation (an unchanged one already holds it).
+        released = []
+        for change in changes:
+            level = levels[(change.product.pk, change.warehouse.pk)]
+            released.append(_release_uncounted_allocation(level, counted=level.on_hand + change.quantity))
         if changes:
             # One note for the whole snapshot; levels whose allocation was cut are named in it.
-            cut = [
-                f"{change.product.sku} in {change.warehouse.code}: {released[(change.product.pk, change.warehouse.pk)]}"
-                for change in changes
-                if released[(change.product.pk, change.warehouse.pk)]
-            ]
-            text = note or "stock take"
+            pairs_released = list(zip(changes, released, strict=True))
+            cut = ", ".join(f"{c.product.sku} in {c.warehouse.code}: {units}" for c, units in pairs_released if units)
             _apply_stock_changes(
                 merchant=merchant,
                 changes=changes,
                 reference=reference,
-                note=f"{text}; allocated units released (fewer were counted): {', '.join(cut)}" if cut else text,
+                note=_release_note(
+                    note or "stock take", f"allocated units released (fewer were counted): {cut}" if cut else ""
+                ),
                 user=user,
                 check_available=False,
             )
             _position_changed(
-                merchant=merchant,
-                deltas=[
-                    (change.product.pk, change.quantity + released[(change.product.pk, change.warehouse.pk)])
-                    for change in changes
-                ],
+                merchant=merchant, deltas=[(c.product.pk, c.quantity + units) for c, units in pairs_released]
             )
     return len(changes)
 
