@@ -331,7 +331,10 @@ def main() -> None:
             body = json.dumps({"external_id": f"LOAD-{run}-{next(counter)}", "lines": lines}).encode()
             return "POST", "/api/v1/sales-orders/", body, 201
 
-        endpoints: list[tuple[str, Callable[[], Request], float]] = [
+        # The first row is the ceiling measured in the same run: Django's liveness view answers a constant JSON
+        # through the whole middleware stack with no authentication and no query, so no API endpoint can be faster.
+        endpoints: list[tuple[str, Callable[[], Request], float | None]] = [
+            ("GET healthz (ceiling)", lambda: ("GET", "/healthz", b"", 200), None),
             ("GET products/ (page)", lambda: ("GET", f"/api/v1/products/?page={random.randint(1, 200)}", b"", 200), 50),
             ("GET products/{id}/", lambda: ("GET", f"/api/v1/products/{random.choice(product_ids)}/", b"", 200), 50),
             (
@@ -342,7 +345,7 @@ def main() -> None:
             ("POST sales-orders/", order, 100),
         ]
         # Warm up: every worker imports the app on its first request and opens its database connection.
-        for _, make, _ in endpoints[:3]:
+        for _, make, _ in endpoints[:4]:
             asyncio.run(drive(port, key, make, args.clients, args.warmup))
         rows = []
         for name, make, target in endpoints:
@@ -371,12 +374,14 @@ def main() -> None:
     )
     for name, stats, target in rows:
         p95 = percentile(stats.latencies, 0.95)
+        verdict = (
+            "no target: a no-op view" if target is None else f"< {target} ms {'met' if p95 < target else 'NOT met'}"
+        )
         print(
             f"{name:<26}{len(stats.latencies):>9}{sum(stats.errors.values()):>8}"
             f"{len(stats.latencies) / stats.seconds:>8.0f}{percentile(stats.latencies, 0.50):>9.1f}"
             f"{p95:>9.1f}{percentile(stats.latencies, 0.99):>9.1f}"
-            f"  < {target} ms {'met' if p95 < target else 'NOT met'}"
-            + (f"  errors: {stats.errors}" if stats.errors else "")
+            f"  {verdict}" + (f"  errors: {stats.errors}" if stats.errors else "")
         )
     print(f"stock levels equal to their ledger sums: {not mismatches} ({len(mismatches)} mismatches)")
     print(f"units taken from stock by this run's orders: {sold:,} (units in the orders sent: {pushed_units:,})")
