@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import special
 
 from forecasting.engine.history import parse_freq
+from forecasting.policy.distribution import SURGE_MIN_RISE
 
 POLICY_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 RECENT_PERIODS = 52
@@ -26,7 +27,7 @@ RECENT_PERIODS = 52
 SURGE_DAYS = 14
 SURGE_MIN_PERIODS = 2
 # How the scenario's share of paths is measured (surge_share): a jump is a recent level at least SURGE_JUMP times the
-# level of the RECENT_PERIODS periods before it, and higher by at least one unit a period; with fewer than
+# level of the RECENT_PERIODS periods before it, and higher by at least SURGE_MIN_RISE a period; with fewer than
 # SURGE_MIN_JUMPS jumps in the history there is no scenario. The share is at most SURGE_MAX_SHARE.
 SURGE_JUMP = 2.0
 SURGE_MIN_JUMPS = 20
@@ -118,7 +119,7 @@ def surge_share(values: np.ndarray, *, freq: str, horizon: int) -> float:
     after = following[:, origins + horizon]
     rise = jump_level - base_level
     with np.errstate(invalid="ignore"):
-        jumped = (jump_level >= SURGE_JUMP * base_level) & (rise >= 1.0) & np.isfinite(after)
+        jumped = (jump_level >= SURGE_JUMP * base_level) & (rise >= SURGE_MIN_RISE) & np.isfinite(after)
     if jumped.sum() < SURGE_MIN_JUMPS:
         return 0.0
     lasted = float(np.mean(np.clip((after - base_level)[jumped] / rise[jumped], 0.0, 1.0)))

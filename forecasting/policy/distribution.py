@@ -24,8 +24,10 @@ from scipy import special
 from forecasting.engine.errors import InputError
 
 QUANTILE_COLUMN = re.compile(r"^p(\d+(?:\.\d+)?)$")
-# The surge scenario (see ``sample_paths``): the most it may multiply the forecast by.
+# The surge scenario (see ``sample_paths``): the most it may multiply the forecast by, and the least rise (units a
+# period) that counts as a jump, here and in ``demand.surge_share``.
 SURGE_CAP = 10.0
+SURGE_MIN_RISE = 1.0
 
 
 @dataclass(frozen=True)
@@ -160,13 +162,15 @@ def stratified_normals(rng: np.random.Generator, *, items: int, paths: int, widt
 
 
 def surge_factors(mean: np.ndarray, recent_level: np.ndarray | None) -> np.ndarray:
-    """Per item: how many times the forecast's mean per period the recent level is, when it is more (1 otherwise),
-    at most ``SURGE_CAP``. ``mean (n, H)``; ``recent_level (n,)`` demand per period, NaN when unknown."""
+    """Per item: how many times the forecast's mean per period the recent level is, when it is higher by at least
+    one unit a period (1 otherwise; the same rise ``demand.surge_share`` counts as a jump), at most ``SURGE_CAP``.
+    ``mean (n, H)``; ``recent_level (n,)`` demand per period, NaN when unknown."""
     if recent_level is None:
         return np.ones(mean.shape[0])
     forecast = mean.mean(axis=1)
+    recent = np.asarray(recent_level, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(forecast > 0, np.asarray(recent_level, dtype=float) / forecast, 1.0)
+        ratio = np.where((forecast > 0) & (recent - forecast >= SURGE_MIN_RISE), recent / forecast, 1.0)
     return np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, SURGE_CAP)
 
 

@@ -229,7 +229,7 @@ def _explain(row: Mapping[str, Any], horizon: int) -> str:
     if row["surge_factor"] > 1:
         text += (
             f" Allows for the recent jump: the last {row['surge_periods']} periods sold {row['recent_level']:.1f} per "
-            f"period, {row['surge_factor']:.1f} times the forecast; in {100 * row['surge_share']:.1f}% of scenarios "
+            f"period, {row['surge_factor']:.2f} times the forecast; in {100 * row['surge_share']:.1f}% of scenarios "
             "that level lasts, as earlier jumps did on average."
         )
     if row["budget_note"]:

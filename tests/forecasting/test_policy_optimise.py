@@ -243,13 +243,14 @@ def test_recent_level_is_the_mean_of_the_window_where_the_item_was_on_sale():
     np.testing.assert_array_equal(recent_level(values, freq="W-MON"), [2.0, 0.0, np.nan, 6.0])
 
 
-def test_surge_factors_are_the_recent_level_over_the_forecast_between_one_and_the_cap():
-    mean = np.array([[10.0, 10.0], [10.0, 10.0], [0.0, 0.0], [10.0, 10.0], [4.0, 6.0]])
+def test_surge_factors_are_the_recent_level_over_the_forecast_for_a_rise_of_a_unit_or_more_up_to_the_cap():
+    mean = np.array([[10.0, 10.0], [10.0, 10.0], [0.0, 0.0], [10.0, 10.0], [4.0, 6.0], [1.0, 2.0]])
 
-    factors = surge_factors(mean, np.array([25.0, 5.0, 3.0, 500.0, np.nan]))
+    # the last one is higher, but by less than a unit a period: not a jump
+    factors = surge_factors(mean, np.array([25.0, 5.0, 3.0, 500.0, np.nan, 2.4]))
 
-    np.testing.assert_array_equal(factors, [2.5, 1.0, 1.0, SURGE_CAP, 1.0])
-    np.testing.assert_array_equal(surge_factors(mean, None), np.ones(5))
+    np.testing.assert_array_equal(factors, [2.5, 1.0, 1.0, SURGE_CAP, 1.0, 1.0])
+    np.testing.assert_array_equal(surge_factors(mean, None), np.ones(6))
 
 
 def test_in_the_surge_scenario_the_recent_level_lasts_in_its_share_of_the_paths():

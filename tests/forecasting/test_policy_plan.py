@@ -160,7 +160,7 @@ def test_a_recent_jump_is_planned_for_as_a_surge_scenario(
     assert row["expected_cost"] == pytest.approx(expected_cost)
     assert row["expected_fill_rate"] == pytest.approx(55 / 60)
     surge = (
-        " Allows for the recent jump: the last 2 periods sold 20.0 per period, 4.0 times the forecast; in 10.0% of "
+        " Allows for the recent jump: the last 2 periods sold 20.0 per period, 4.00 times the forecast; in 10.0% of "
         "scenarios that level lasts, as earlier jumps did on average."
     )
     assert row["explanation"].endswith(surge) == (last_weeks[0] == 20.0)
