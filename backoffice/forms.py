@@ -18,6 +18,13 @@ ABC_CHOICES = [("", _("Any")), ("A", "A"), ("B", "B"), ("C", "C")]
 XYZ_CHOICES = [("", _("Any")), ("X", "X"), ("Y", "Y"), ("Z", "Z")]
 # The classes a service floor may be set for: the ABC class, or the ABC/XYZ class for finer control.
 SERVICE_CLASSES = ("A", "B", "C", "AX", "AY", "AZ", "BX", "BY", "BZ", "CX", "CY", "CZ")
+# The classes whose costs the settings page multiplies, and the cost kinds with their field labels.
+COST_CLASSES = ("A", "B", "C")
+COST_FACTOR_KINDS = (
+    ("holding_cost", _("Class %(name)s: holding cost ×")),
+    ("shortage_cost", _("Class %(name)s: lost sale ×")),
+    ("order_cost", _("Class %(name)s: order cost ×")),
+)
 HUNDRED = Decimal("100")
 
 
@@ -168,9 +175,28 @@ class PolicySettingsForm(forms.ModelForm):
             self.fields[f"floor_{name}"] = field
             if name in floors and not self.is_bound:
                 field.initial = (Decimal(str(floors[name])) * HUNDRED).quantize(Decimal("0.1"))
+        factors = (self.instance.class_cost_factors or {}) if self.instance else {}
+        for name in COST_CLASSES:
+            for kind, label in COST_FACTOR_KINDS:
+                field = forms.DecimalField(
+                    label=str(label) % {"name": name},
+                    required=False,
+                    min_value=Decimal("0"),
+                    max_value=Decimal("100"),
+                    max_digits=6,
+                    decimal_places=3,
+                    widget=forms.NumberInput(attrs={"step": "0.05", "inputmode": "decimal", "placeholder": "1"}),
+                )
+                self.fields[f"cost_{name}_{kind}"] = field
+                if kind in factors.get(name, {}) and not self.is_bound:
+                    field.initial = Decimal(str(factors[name][kind])).normalize()
 
     def service_floor_fields(self) -> list[forms.BoundField]:
         return [self[f"floor_{name}"] for name in SERVICE_CLASSES]
+
+    def cost_factor_rows(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Per ABC class, its multipliers of the holding, lost-sale and order costs."""
+        return [(name, [self[f"cost_{name}_{kind}"] for kind, _ in COST_FACTOR_KINDS]) for name in COST_CLASSES]
 
     def settings_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.Meta.fields]
@@ -182,6 +208,17 @@ class PolicySettingsForm(forms.ModelForm):
             for name in SERVICE_CLASSES
             if self.cleaned_data.get(f"floor_{name}") is not None
         }
+        factors = {
+            name: {
+                kind: float(self.cleaned_data[f"cost_{name}_{kind}"])
+                for kind, _ in COST_FACTOR_KINDS
+                if self.cleaned_data.get(f"cost_{name}_{kind}") is not None
+            }
+            for name in COST_CLASSES
+        }
+        # classes set from elsewhere (the admin, the API of a later change) that the page does not show are kept
+        kept = {name: kinds for name, kinds in (self.instance.class_cost_factors or {}).items() if name not in factors}
+        changes["class_cost_factors"] = kept | {name: kinds for name, kinds in factors.items() if kinds}
         return changes
 
 

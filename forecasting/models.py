@@ -7,6 +7,7 @@ it is published: the merchant sees the last published run until the next one is 
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -189,6 +190,15 @@ class PolicySettings(models.Model):
         blank=True,
         help_text='Minimum cycle service level per ABC or ABC/XYZ class, e.g. {"A": 0.95, "AX": 0.98}.',
     )
+    class_cost_factors = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Multipliers of the costs per ABC, XYZ or ABC/XYZ class, e.g. "
+            '{"C": {"shortage_cost": 0.5, "holding_cost": 1.5}}; kinds: holding_cost, shortage_cost, order_cost. '
+            "A product's own cost of a kind is not multiplied."
+        ),
+    )
     budget = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True, help_text="Open-to-buy cap over all suppliers."
     )
@@ -198,6 +208,20 @@ class PolicySettings(models.Model):
 
     def __str__(self) -> str:
         return f"Policy settings of {self.merchant.slug}"
+
+    def clean(self) -> None:
+        import pandas as pd
+
+        from forecasting.engine.errors import InputError
+        from forecasting.policy.classify import cost_factors
+
+        factors = self.class_cost_factors
+        if not isinstance(factors, dict) or not all(isinstance(kinds, dict) for kinds in factors.values()):
+            raise ValidationError({"class_cost_factors": 'Expected {"class": {"cost kind": multiplier}}.'})
+        try:
+            cost_factors(pd.Series([], dtype=object), factors)
+        except (InputError, TypeError) as error:
+            raise ValidationError({"class_cost_factors": str(error)}) from None
 
 
 class ProductPolicySettings(models.Model):

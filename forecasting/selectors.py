@@ -38,6 +38,7 @@ from forecasting.models import (
     SuggestionStatus,
     SupplierBudget,
 )
+from forecasting.policy.classify import COST_KINDS, cost_factors
 from forecasting.policy.plan import planning_horizon_for_cover
 from forecasting.policy.replay import ReplayResult, SeedRule, StaticSS, replay
 from inventory.models import Merchant, Product, PurchaseOrder, PurchaseOrderStatus, StockLevel
@@ -105,6 +106,27 @@ def planning_scope_for_merchant(*, merchant: Merchant, settings: PolicySettings 
     return PlanningScope(product_ids=product_ids, horizon=planning_horizon_for_cover(longest) if product_ids else 1)
 
 
+def _costs_of_class(item: pd.Series, abc_xyz: str, settings: PolicySettings) -> dict[str, float]:
+    """A planning item's costs as the plan used them: times its class's cost factors, except the kinds the product
+    sets itself (``forecasting.policy.plan``, ``PlanOptions.class_cost_factors``)."""
+    factors = cost_factors(pd.Series([abc_xyz]), settings.class_cost_factors or {})
+    return {
+        kind: float(item[kind]) * (1.0 if kind in item["own_costs"] else float(factors[kind][0])) for kind in COST_KINDS
+    }
+
+
+def _own_costs(override: ProductPolicySettings | None) -> tuple[str, ...]:
+    """The plan's cost kinds a product sets itself, which its class's cost factors leave alone."""
+    if override is None:
+        return ()
+    own = {
+        "holding_cost": override.holding_cost_per_day,
+        "shortage_cost": override.shortage_cost,
+        "order_cost": override.order_cost,
+    }
+    return tuple(kind for kind, value in own.items() if value is not None)
+
+
 def planning_items_for_merchant(
     *, merchant: Merchant, product_ids: list[int] | None = None, settings: PolicySettings | None = None
 ) -> pd.DataFrame:
@@ -168,6 +190,7 @@ def planning_items_for_merchant(
                 "service_floor_override": float(override.service_floor)
                 if override is not None and override.service_floor is not None
                 else None,
+                "own_costs": _own_costs(override),
             }
         )
     return pd.DataFrame(rows)
@@ -594,9 +617,7 @@ def suggestion_replay(
         "on_hand": starting_stock,
         "moq": float(item["moq"]),
         "case_pack": float(item["case_pack"]),
-        "holding_cost": float(item["holding_cost"]),
-        "shortage_cost": float(item["shortage_cost"]),
-        "order_cost": float(item["order_cost"]),
+        **_costs_of_class(item, policy.abc_xyz, settings),
     }
     proposed = replay(demand, StaticSS(policy.reorder_point, policy.order_up_to), **common)  # type: ignore[arg-type]
     current_rule = SeedRule(cover=lead_time + review, window=window, history=tuple(float(v) for v in history))

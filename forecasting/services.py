@@ -415,7 +415,7 @@ def pipeline_chunk_execute(
         forecasts_frame = pd.concat(frames, ignore_index=True)
         methods_frame = pd.concat(methods, ignore_index=True)
         item_frame = validate_items(
-            items.drop(columns=["product_id", "supplier_id", "service_floor_override"]).astype(str)
+            items.drop(columns=["product_id", "supplier_id", "service_floor_override", "own_costs"]).astype(str)
         )
         plan_frame = plan(
             history,
@@ -427,6 +427,8 @@ def pipeline_chunk_execute(
                 horizon=run.horizon,
                 service_floors=_floors(settings),
                 item_service_floors=_item_floors(items),
+                class_cost_factors=settings.class_cost_factors or {},
+                item_own_costs=dict(zip(items["item_id"], items["own_costs"], strict=True)),
                 paths=_plan_paths(run),
             ),
         )
@@ -914,6 +916,7 @@ POLICY_SETTINGS_FIELDS = (
     "review_period_days",
     "planning_freq",
     "service_floors",
+    "class_cost_factors",
     "budget",
     "pipeline_hour",
 )

@@ -66,12 +66,40 @@ def service_floors(classes: pd.Series, floors: Mapping[str, float]) -> np.ndarra
     Keys may be a full class (``AX``), an ABC letter (``A``) or an XYZ letter (``X``); no match means no floor.
     """
     for key, floor in floors.items():
-        if not (key in {"A", "B", "C", "X", "Y", "Z"} or (len(key) == 2 and key[0] in "ABC" and key[1] in "XYZ")):
-            raise InputError(f"service floor class {key!r} is not one of A, B, C, X, Y, Z or a pair such as AX.")
+        _check_class_key(key, what="service floor")
         if not 0.0 <= floor < 1.0:
             raise InputError(f"service floor for {key} must be at least 0 and below 1, got {floor}.")
     result = np.zeros(len(classes))
     for index, label in enumerate(classes.astype(str)):
         matching = [floors[key] for key in (label, label[:1], label[1:]) if key in floors]
         result[index] = max(matching, default=0.0)
+    return result
+
+
+COST_KINDS = ("holding_cost", "shortage_cost", "order_cost")
+
+
+def _check_class_key(key: str, *, what: str) -> None:
+    if not (key in {"A", "B", "C", "X", "Y", "Z"} or (len(key) == 2 and key[0] in "ABC" and key[1] in "XYZ")):
+        raise InputError(f"{what} class {key!r} is not one of A, B, C, X, Y, Z or a pair such as AX.")
+
+
+def cost_factors(classes: pd.Series, factors: Mapping[str, Mapping[str, float]]) -> dict[str, np.ndarray]:
+    """Per cost kind (``COST_KINDS``), the multiplier of each class label's cost: ``factors`` maps a class key to
+    ``{kind: multiplier}``. Keys are as for service floors; the most specific key that sets a kind wins (the pair
+    ``AX``, then ``A``, then ``X``); no match is 1."""
+    for key, kinds in factors.items():
+        _check_class_key(key, what="cost")
+        for kind, factor in kinds.items():
+            if kind not in COST_KINDS:
+                raise InputError(f"cost factor {kind!r} for class {key} is not one of {', '.join(COST_KINDS)}.")
+            if not (np.isfinite(factor) and factor >= 0):
+                raise InputError(f"cost factor {kind} for class {key} must be a number of at least 0, got {factor}.")
+    result = {kind: np.ones(len(classes)) for kind in COST_KINDS}
+    for index, label in enumerate(classes.astype(str)):
+        for kind in COST_KINDS:
+            for key in (label, label[:1], label[1:]):
+                if kind in factors.get(key, {}):
+                    result[kind][index] = float(factors[key][kind])
+                    break
     return result

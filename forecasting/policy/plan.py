@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import pandas as pd
 from forecasting.engine.errors import InputError
 from forecasting.engine.history import parse_dates, read_csv_file, read_history_csv, require_columns
 from forecasting.policy.budget import apply_budget
-from forecasting.policy.classify import ClassThresholds, abc_xyz, service_floors
+from forecasting.policy.classify import COST_KINDS, ClassThresholds, abc_xyz, cost_factors, service_floors
 from forecasting.policy.demand import (
     RECENT_PERIODS,
     demand_matrix,
@@ -92,6 +92,10 @@ class PlanOptions:
     supplier_budgets: Mapping[str, float] = field(default_factory=dict)
     service_floors: Mapping[str, float] = field(default_factory=dict)
     item_service_floors: Mapping[str, float] = field(default_factory=dict)  # item_id -> floor, over its class's
+    # class key -> {cost kind: multiplier} (classify.cost_factors), applied to the items' costs except the kinds
+    # an item sets itself (item_own_costs: item_id -> those kinds, e.g. a product's own shortage cost)
+    class_cost_factors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    item_own_costs: Mapping[str, Collection[str]] = field(default_factory=dict)
     thresholds: ClassThresholds = field(default_factory=ClassThresholds)
     paths: int = 200
     seed: int = 0
@@ -318,6 +322,12 @@ def plan(
     long = pd.DataFrame({"item_id": names[rows], "date": columns, "quantity": recent[rows, columns]})
     classes = abc_xyz(long, items.set_index("item_id")["unit_cost"], thresholds=settings.thresholds)
     classes = classes.set_index("item_id").reindex(items["item_id"])
+    if settings.class_cost_factors:
+        items = items.copy()
+        factors = cost_factors(classes["abc_xyz"], settings.class_cost_factors)
+        for kind in COST_KINDS:
+            own = items["item_id"].map(lambda item, kind=kind: kind in settings.item_own_costs.get(item, ()))
+            items[kind] = np.where(own.to_numpy(dtype=bool), items[kind], items[kind] * factors[kind])
     floors = service_floors(classes["abc_xyz"], settings.service_floors)
     if settings.item_service_floors:
         wrong = {item: floor for item, floor in settings.item_service_floors.items() if not 0.0 <= floor < 1.0}

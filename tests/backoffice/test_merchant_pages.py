@@ -287,3 +287,31 @@ def test_late_purchase_orders_filter(client, merchant, product, buyer):
 
     assert [o.pk for o in late.context["page"]] == [order.pk]
     assert "late by 2\xa0days" in late.content.decode()
+
+
+def test_cost_multipliers_per_class_are_saved_and_shown(client, merchant, admin):
+    client.force_login(admin)
+    data = {
+        "holding_rate_per_year": "0.25",
+        "shortage_cost_share_of_margin": "1",
+        "order_cost": "15",
+        "review_period_days": "7",
+        "planning_freq": "D",
+        "budget": "",
+        "pipeline_hour": "2",
+        "cost_A_shortage_cost": "2",
+        "cost_C_holding_cost": "1.5",
+        "cost_C_order_cost": "0",
+    }
+
+    refused = client.post(url("settings"), {**data, "cost_B_order_cost": "-1"})
+    saved = client.post(url("settings"), data)
+    page = client.get(url("settings")).content.decode()
+
+    assert refused.status_code == 400
+    assert saved.status_code == 302
+    assert PolicySettings.objects.get(merchant=merchant).class_cost_factors == {
+        "A": {"shortage_cost": 2.0},
+        "C": {"holding_cost": 1.5, "order_cost": 0.0},
+    }
+    assert 'name="cost_C_holding_cost" value="1.5"' in page and 'name="cost_B_holding_cost"' in page

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
@@ -8,6 +9,7 @@ from forecasting import services
 from forecasting.models import (
     ForecastRun,
     JobRun,
+    PolicySettings,
     ProductForecast,
     ProductPolicy,
     ReplenishmentSuggestion,
@@ -235,3 +237,41 @@ def test_the_planning_scope_is_the_planning_items_products_and_horizon(freq):
 
     assert scope.product_ids == [int(pk) for pk in items["product_id"]]
     assert scope.horizon == planning_horizon(items) == {"D": 3 * (30 + 7), "W-MON": 3 * (5 + 1)}[freq]
+
+
+def test_class_cost_factors_reach_the_plan_and_a_products_own_costs_are_kept(monkeypatch):
+    # given: lost sales of class A products cost twice as much; P03 sets its own shortage and order costs
+    merchant = small_merchant()
+    factors = {"A": {"shortage_cost": 2.0}, "C": {"holding_cost": 1.5}}
+    services.policy_settings_update(merchant=merchant, class_cost_factors=factors)
+    services.product_policy_settings_set(
+        product=merchant.products.get(sku="P03"), shortage_cost=Decimal("4"), order_cost=Decimal("9")
+    )
+    seen = []
+    real_plan = services.plan
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["options"])
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(services, "plan", spy)
+
+    # when
+    job = _run(merchant)
+
+    # then: every chunk plans with the factors, and knows which costs P03 sets itself
+    assert job.status == "succeeded"
+    assert [options.class_cost_factors for options in seen] == [factors, factors]
+    own = {item: tuple(kinds) for options in seen for item, kinds in options.item_own_costs.items()}
+    assert own == {"P00": (), "P01": (), "P02": (), "P03": ("shortage_cost", "order_cost"), "P04": (), "P05": ()}
+
+
+def test_the_replay_uses_the_costs_of_the_products_class():
+    from forecasting.selectors import _costs_of_class
+
+    settings = PolicySettings(class_cost_factors={"A": {"shortage_cost": 2.0}, "AX": {"holding_cost": 3.0}})
+    item = pd.Series({"holding_cost": 0.5, "shortage_cost": 6.0, "order_cost": 15.0, "own_costs": ("holding_cost",)})
+
+    assert _costs_of_class(item, "AX", settings) == {"holding_cost": 0.5, "shortage_cost": 12.0, "order_cost": 15.0}
+    assert _costs_of_class(item, "BY", settings) == {"holding_cost": 0.5, "shortage_cost": 6.0, "order_cost": 15.0}
+    assert _costs_of_class(item, "", settings) == {"holding_cost": 0.5, "shortage_cost": 6.0, "order_cost": 15.0}

@@ -175,3 +175,61 @@ def test_bad_input_in_a_process(name, tmp_path):
     assert message in lines[0]
     assert not (tmp_path / "plan.csv").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["history.csv", "items.csv"]
+
+
+def test_class_cost_factors_from_the_command_line(tmp_path):
+    # given: every item's class is A or B or C; doubling every class's shortage cost is the same as doubling them all
+    history_path, items_path = _write_inputs(tmp_path)
+    (tmp_path / "doubled").mkdir()
+    doubled = {**ITEMS, "shortage_cost": [str(2 * float(cost)) for cost in ITEMS["shortage_cost"]]}
+    doubled_history, doubled_items = _write_inputs(tmp_path / "doubled", items=doubled)
+    factored, plain = tmp_path / "factored.csv", tmp_path / "plain.csv"
+
+    # when
+    call_command(
+        "plan_csv",
+        "--class-cost",
+        "A:shortage_cost=2",
+        "--class-cost",
+        "B:shortage_cost=2",
+        "--class-cost",
+        "C:shortage_cost=2",
+        history=str(history_path),
+        items=str(items_path),
+        freq="W-MON",
+        output=str(factored),
+    )
+    call_command("plan_csv", history=str(doubled_history), items=str(doubled_items), freq="W-MON", output=str(plain))
+
+    # then
+    pd.testing.assert_frame_equal(pd.read_csv(factored), pd.read_csv(plain))
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("C=2", "'C=2' is not CLASS:KIND=FACTOR"),
+        ("C:holding_cost=x", "'C:holding_cost=x': 'x' is not a number"),
+        ("Q:holding_cost=2", "cost class 'Q' is not one of A, B, C, X, Y, Z or a pair such as AX."),
+    ],
+)
+def test_bad_class_cost_factors_are_one_clear_line(tmp_path, argument, message):
+    history_path, items_path = _write_inputs(tmp_path)
+    output = tmp_path / "plan.csv"
+
+    completed = _run(
+        "--history",
+        str(history_path),
+        "--items",
+        str(items_path),
+        "--freq",
+        "W-MON",
+        "--output",
+        str(output),
+        "--class-cost",
+        argument,
+    )
+
+    assert completed.returncode != 0
+    assert message in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
+    assert not output.exists()

@@ -1,5 +1,7 @@
 """``forecasting.policy.plan`` on frames: a deterministic item whose optimal cost is known, and the item checks."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,3 +166,44 @@ def test_a_recent_jump_is_planned_for_as_a_surge_scenario(
         "scenarios that level lasts, as earlier jumps did on average."
     )
     assert row["explanation"].endswith(surge) == (last_weeks[0] == 20.0)
+
+
+@pytest.mark.parametrize(
+    ("factors", "own", "expected_cost"),
+    [
+        ({}, {}, 55.0),
+        # the item is AX: the pair wins over the letter, which wins over the XYZ letter
+        ({"A": {"shortage_cost": 2.0}}, {}, 105.0),  # 5 lost units at 20, 5 units held once at 1
+        ({"AX": {"holding_cost": 3.0}, "A": {"holding_cost": 2.0}, "X": {"holding_cost": 9.0}}, {}, 65.0),
+        ({"B": {"shortage_cost": 2.0}, "Y": {"shortage_cost": 2.0}}, {}, 55.0),  # not its class
+        ({"A": {"shortage_cost": 2.0}}, {"flat": ["shortage_cost"]}, 55.0),  # its own shortage cost stays
+    ],
+)
+def test_class_cost_factors_multiply_the_costs_the_item_does_not_set_itself(factors, own, expected_cost):
+    # given: the deterministic item of the first test (class AX): 5 units lost in period 0, 5 held once
+    history = _history({"flat": [5.0] * 30})
+    options = PlanOptions(horizon=12, class_cost_factors=factors, item_own_costs=own)
+
+    # when
+    row = plan(history, validate_items(_items()), freq="W-MON", options=options).iloc[0]
+
+    # then
+    assert (row["order_up_to"], row["expected_cost"]) == (10.0, pytest.approx(expected_cost))
+
+
+@pytest.mark.parametrize(
+    ("factors", "message"),
+    [
+        ({"D": {"holding_cost": 2.0}}, "cost class 'D' is not one of A, B, C, X, Y, Z or a pair such as AX."),
+        ({"A": {"storage": 2.0}}, "cost factor 'storage' for class A is not one of holding_cost, shortage_cost"),
+        ({"A": {"order_cost": -1.0}}, "cost factor order_cost for class A must be a number of at least 0, got -1.0."),
+    ],
+)
+def test_wrong_class_cost_factors_are_named(factors, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        plan(
+            _history({"flat": [5.0] * 30}),
+            validate_items(_items()),
+            freq="W-MON",
+            options=PlanOptions(horizon=12, class_cost_factors=factors),
+        )

@@ -37,6 +37,21 @@ def _pair(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not a number") from None
 
 
+def _class_cost(text: str) -> tuple[str, str, float]:
+    name, factor = _pair(text)
+    class_name, separator, kind = name.partition(":")
+    if not separator or not class_name or not kind:
+        raise argparse.ArgumentTypeError(f"{text!r} is not CLASS:KIND=FACTOR")
+    return class_name.strip(), kind.strip(), factor
+
+
+def _class_costs(entries: list[tuple[str, str, float]]) -> dict[str, dict[str, float]]:
+    factors: dict[str, dict[str, float]] = {}
+    for class_name, kind, factor in entries:
+        factors.setdefault(class_name, {})[kind] = factor
+    return factors
+
+
 class Command(BaseCommand):
     help = "Plan reorder points, order-up-to levels and orders from history and item CSVs (no database)."
     requires_system_checks: list[str] = []
@@ -84,6 +99,17 @@ class Command(BaseCommand):
             help="Minimum fill rate for an ABC/XYZ class such as A, Z or AX (repeatable).",
         )
         parser.add_argument(
+            "--class-cost",
+            type=_class_cost,
+            action="append",
+            default=[],
+            metavar="CLASS:KIND=FACTOR",
+            help=(
+                "Multiply one cost of an ABC/XYZ class's items, e.g. C:holding_cost=1.5 (kinds: holding_cost, "
+                "shortage_cost, order_cost; the pair AX wins over A, which wins over X; repeatable)."
+            ),
+        )
+        parser.add_argument(
             "--horizon", type=int, help="Planning horizon in periods (default: 3 cover periods, >= 12)."
         )
         parser.add_argument("--seed", type=int, default=0, help="Seed of the simulated demand paths.")
@@ -95,6 +121,7 @@ class Command(BaseCommand):
                 budget=options["budget"],
                 supplier_budgets=dict(options["supplier_budget"]),
                 service_floors=dict(options["service_floor"]),
+                class_cost_factors=_class_costs(options["class_cost"]),
                 seed=options["seed"],
             )
             result = plan_csv(
