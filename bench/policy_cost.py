@@ -1,6 +1,6 @@
 """Inventory policy benchmark: replay four policies on the real held-out windows of the forecasting splits.
 
-    nice -n 10 .venv/bin/python bench/policy_cost.py [--datasets carparts,breakfast] [--paths 200] [--recent]
+    nice -n 10 .venv/bin/python bench/policy_cost.py [--datasets carparts,breakfast] [--paths 200] [--seed 0] [--recent]
 
 For every item of every split (bench.datasets), economics are drawn once from a seed derived from the item id:
 unit cost log-normal (median 10), holding 25%/year of unit cost, shortage half the unit cost, order cost 15,
@@ -181,7 +181,7 @@ def hindsight(
 
 
 def ours(
-    split: Split, economics: Economics, *, paths: int, recent: bool = False
+    split: Split, economics: Economics, *, paths: int, recent: bool = False, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """(s, S) per item from the policy package, the forecast's seconds and the policy's SKUs per second.
 
@@ -219,7 +219,7 @@ def ours(
         lead_time_std=np.zeros(n),
         correlation=found.correlation,
         paths=paths,
-        seed=0,
+        seed=seed,
         recent=level.reindex(economics.item_ids.astype(str)).to_numpy(),
         share=surge_share(values, freq=split.freq, horizon=split.horizon),
     )
@@ -227,7 +227,7 @@ def ours(
     return low, high, forecast_seconds, n / (time.perf_counter() - started)
 
 
-def run(split: Split, *, paths: int, recent: bool) -> dict[str, object]:
+def run(split: Split, *, paths: int, recent: bool, seed: int = 0) -> dict[str, object]:
     train_frame = split.train.pivot(index="item_id", columns="date", values="quantity").sort_index()
     test_frame = split.test.pivot(index="item_id", columns="date", values="quantity").reindex(train_frame.index)
     item_ids = train_frame.index.to_numpy()
@@ -246,7 +246,7 @@ def run(split: Split, *, paths: int, recent: bool) -> dict[str, object]:
         order_cost=economics.order_cost,
     )
     text_low, text_high = np.ceil(text_low), np.ceil(text_high)
-    our_low, our_high, forecast_seconds, skus_per_second = ours(split, economics, paths=paths, recent=recent)
+    our_low, our_high, forecast_seconds, skus_per_second = ours(split, economics, paths=paths, recent=recent, seed=seed)
 
     results: dict[str, dict[str, np.ndarray]] = {
         "seed": replay_many(test, seed_high[:, None, :], seed_high[:, None, :], economics),
@@ -285,6 +285,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(LOADERS), help="Comma-separated subset of " + ",".join(LOADERS))
     parser.add_argument("--paths", type=int, default=200, help="Demand paths per item for our optimiser.")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of our optimiser's demand paths.")
     parser.add_argument(
         "--recent",
         action="store_true",
@@ -294,7 +295,7 @@ def main() -> None:
     rows = []
     for name in arguments.datasets.split(","):
         started = time.perf_counter()
-        rows.append(run(LOADERS[name](), paths=arguments.paths, recent=arguments.recent))
+        rows.append(run(LOADERS[name](), paths=arguments.paths, recent=arguments.recent, seed=arguments.seed))
         print(f"{name}: done in {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
     shown = pd.DataFrame(
