@@ -200,15 +200,25 @@ def test_settings_are_for_admins_only(client, merchant, buyer, admin):
     assert client.get(url("settings")).status_code == 200
 
 
+# the settings page's planning form, as a browser posts it with the defaults
+POLICY_FORM = {
+    "holding_rate_per_year": "0.25",
+    "shortage_cost_share_of_margin": "1",
+    "order_cost": "15",
+    "review_period_days": "7",
+    "planning_freq": "D",
+    "budget": "",
+    "pipeline_hour": "2",
+}
+
+
 def test_policy_settings_error_is_next_to_the_field_and_nothing_is_lost(client, merchant, admin):
     client.force_login(admin)
     data = {
+        **POLICY_FORM,
         "holding_rate_per_year": "9",
         "shortage_cost_share_of_margin": "1.5",
         "order_cost": "20",
-        "review_period_days": "7",
-        "planning_freq": "D",
-        "budget": "",
         "pipeline_hour": "3",
         "floor_A": "98",
         "floor_CZ": "80",
@@ -292,13 +302,7 @@ def test_late_purchase_orders_filter(client, merchant, product, buyer):
 def test_cost_multipliers_per_class_are_saved_and_shown(client, merchant, admin):
     client.force_login(admin)
     data = {
-        "holding_rate_per_year": "0.25",
-        "shortage_cost_share_of_margin": "1",
-        "order_cost": "15",
-        "review_period_days": "7",
-        "planning_freq": "D",
-        "budget": "",
-        "pipeline_hour": "2",
+        **POLICY_FORM,
         "cost_A_shortage_cost": "2",
         "cost_C_holding_cost": "1.5",
         "cost_C_order_cost": "0",
