@@ -100,11 +100,12 @@ def surge_share(values: np.ndarray, *, freq: str, horizon: int) -> float:
 
     At every origin t of the history, for every item, the recent level R (mean of the ``surge_periods(freq)``
     periods before t) is set against the base level B (the ``RECENT_PERIODS`` periods before those). Where R jumped
-    (R >= ``SURGE_JUMP`` x B and R - B >= 1), the mean F of the ``horizon`` periods that followed says how much of the
-    jump lasted: (F - B) / (R - B), counted between 0 (all gone) and 1 (all kept). The share is its mean over all
-    jumps, each jump counting once whatever its size (one wholesale order of thousands would otherwise decide it):
-    a scenario in which the jump lasts, taken with that probability, gives a planning level of B + share x (R - B),
-    what followed such jumps on average. 0 with fewer than ``SURGE_MIN_JUMPS`` jumps; at most ``SURGE_MAX_SHARE``.
+    (R >= ``SURGE_JUMP`` x B and R - B >= ``SURGE_MIN_RISE``), the mean F of the ``horizon`` periods that followed
+    says how much of the jump lasted: (F - B) / (R - B), counted between 0 (all gone) and 1 (all kept). The share is
+    its mean over all jumps, each jump counting once whatever its size (one wholesale order of thousands would
+    otherwise decide it): a scenario in which the jump lasts, taken with that probability, gives a planning level of
+    B + share x (R - B), what followed such jumps on average. 0 with fewer than ``SURGE_MIN_JUMPS`` jumps; at most
+    ``SURGE_MAX_SHARE``.
     """
     window = surge_periods(freq)
     periods = values.shape[1]
