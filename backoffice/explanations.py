@@ -67,10 +67,6 @@ ORDER_ROUNDED_WAITING_CHEAPER = gettext_noop(
     "waiting for the next review would cost %(less)s less in expectation (a static policy)."
 )
 OUTLOOK = gettext_noop("Expected over the next %(horizon)s periods: cost %(cost)s, fill rate %(fill_rate)s%%.")
-SURGE = gettext_noop(
-    "Allows for the recent jump: the last %(periods)s periods sold %(recent)s per period, %(factor)s times the "
-    "forecast; in %(share)s%% of scenarios that level lasts, as earlier jumps did on average."
-)
 BUDGET_TOTAL = gettext_noop(
     "Budget: cut from %(before)s to %(after)s units to fit the total budget of %(budget)s; this line saves "
     "%(ratio)s of expected cost per %(per)s spent, the least among the lines still ordered."
@@ -107,7 +103,6 @@ _BRANCHES = (
             False,
         ),
         ((OUTLOOK,), False),
-        ((SURGE,), True),
     ),
 )
 # Budget notes follow the rest, one per budget that cut the line.

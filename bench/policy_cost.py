@@ -36,14 +36,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.datasets import LOADERS, Split
-from forecasting.policy.demand import (
-    RECENT_PERIODS,
-    demand_matrix,
-    policy_forecast,
-    recent_demand_forecast,
-    recent_level,
-    surge_share,
-)
+from forecasting.policy.demand import RECENT_PERIODS, policy_forecast, recent_demand_forecast
 from forecasting.policy.distribution import demand_model
 from forecasting.policy.optimise import PlanningInputs, textbook_levels
 from forecasting.policy.plan import choose_policies
@@ -211,8 +204,6 @@ def ours(
         pipeline=np.zeros((n, 1)),
         service_floor=np.zeros(n),
     )
-    names, _, values = demand_matrix(split.train, freq=split.freq)
-    level = pd.Series(recent_level(values, freq=split.freq), index=names)
     chosen, _ = choose_policies(
         model,
         inputs,
@@ -220,8 +211,6 @@ def ours(
         correlation=found.correlation,
         paths=paths,
         seed=seed,
-        recent=level.reindex(economics.item_ids.astype(str)).to_numpy(),
-        share=surge_share(values, freq=split.freq, horizon=split.horizon),
     )
     low, high = chosen.reorder_point, chosen.order_up_to
     return low, high, forecast_seconds, n / (time.perf_counter() - started)

@@ -87,14 +87,7 @@ def main() -> None:
         chosen[paths] = (frame, time.perf_counter() - started)
     model, inputs, options = captured["model"], captured["inputs"], captured["options"]
     rng = np.random.default_rng(12345)
-    demand = sample_paths(
-        model,
-        paths=arguments.fresh,
-        rng=rng,
-        correlation=options["correlation"],
-        recent_level=options["recent"],
-        surge_share=options["share"],
-    )
+    demand = sample_paths(model, paths=arguments.fresh, rng=rng, correlation=options["correlation"])
     leads = sample_lead_times(
         inputs.lead_time,
         options["lead_time_std"],

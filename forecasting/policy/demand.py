@@ -18,20 +18,9 @@ import pandas as pd
 from scipy import special
 
 from forecasting.engine.history import parse_freq
-from forecasting.policy.distribution import SURGE_MIN_RISE
 
 POLICY_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 RECENT_PERIODS = 52
-# The recent level of the surge scenario (distribution.sample_paths): mean demand over the last two weeks of
-# history, and over no fewer than two periods.
-SURGE_DAYS = 14
-SURGE_MIN_PERIODS = 2
-# How the scenario's share of paths is measured (surge_share): a jump is a recent level at least SURGE_JUMP times the
-# level of the RECENT_PERIODS periods before it, and higher by at least SURGE_MIN_RISE a period; with fewer than
-# SURGE_MIN_JUMPS jumps in the history there is no scenario. The share is at most SURGE_MAX_SHARE.
-SURGE_JUMP = 2.0
-SURGE_MIN_JUMPS = 20
-SURGE_MAX_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -62,69 +51,6 @@ def demand_matrix(history: pd.DataFrame, *, freq: str) -> tuple[np.ndarray, pd.D
     np.minimum.at(first, item_index, date_index)
     values[np.arange(len(dates))[None, :] < first[:, None]] = np.nan
     return items, dates, values
-
-
-def surge_periods(freq: str) -> int:
-    """Periods in the last ``SURGE_DAYS`` days at this frequency, at least ``SURGE_MIN_PERIODS``: 14 daily, 2 weekly
-    or monthly."""
-    offset = parse_freq(freq)
-    anchored = pd.Timestamp("2001-01-01") + offset  # on the frequency's anchor (a Wednesday for W-WED)
-    period_days = ((anchored + offset) - anchored) / pd.Timedelta(days=1)
-    return max(SURGE_MIN_PERIODS, round(SURGE_DAYS / period_days))
-
-
-def recent_level(values: np.ndarray, *, freq: str) -> np.ndarray:
-    """Per item, mean demand per period over the last ``surge_periods(freq)`` periods of ``values (n, T)``
-    (NaN before an item's first sale; NaN when it has none in that window)."""
-    window = values[:, -surge_periods(freq) :]
-    present = ~np.isnan(window)
-    with np.errstate(invalid="ignore"):
-        return np.where(present.any(axis=1), np.nansum(window, axis=1) / np.maximum(present.sum(axis=1), 1), np.nan)
-
-
-def _window_means(values: np.ndarray, width: int) -> np.ndarray:
-    """``(n, T + 1)``: column t is each item's mean over periods [t - width, t), NaN periods left out (NaN if all)."""
-    present = ~np.isnan(values)
-    pad = np.zeros((values.shape[0], 1))
-    total = np.concatenate([pad, np.cumsum(np.where(present, values, 0.0), axis=1)], axis=1)
-    count = np.concatenate([pad, np.cumsum(present, axis=1)], axis=1)
-    low = np.maximum(np.arange(total.shape[1]) - width, 0)
-    window_total = total - total[:, low]
-    window_count = count - count[:, low]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(window_count > 0, window_total / window_count, np.nan)
-
-
-def surge_share(values: np.ndarray, *, freq: str, horizon: int) -> float:
-    """The share of demand paths in which an item's recent jump lasts, measured on the history ``values (n, T)``.
-
-    At every origin t of the history, for every item, the recent level R (mean of the ``surge_periods(freq)``
-    periods before t) is set against the base level B (the ``RECENT_PERIODS`` periods before those). Where R jumped
-    (R >= ``SURGE_JUMP`` x B and R - B >= ``SURGE_MIN_RISE``), the mean F of the ``horizon`` periods that followed
-    says how much of the jump lasted: (F - B) / (R - B), counted between 0 (all gone) and 1 (all kept). The share is
-    its mean over all jumps, each jump counting once whatever its size (one wholesale order of thousands would
-    otherwise decide it): a scenario in which the jump lasts, taken with that probability, gives a planning level of
-    B + share x (R - B), what followed such jumps on average. 0 with fewer than ``SURGE_MIN_JUMPS`` jumps; at most
-    ``SURGE_MAX_SHARE``.
-    """
-    window = surge_periods(freq)
-    periods = values.shape[1]
-    if periods < window + horizon + 1:
-        return 0.0
-    recent = _window_means(values, window)
-    base = _window_means(values, RECENT_PERIODS)
-    following = _window_means(values, horizon)
-    origins = np.arange(window + 1, periods - horizon + 1)
-    jump_level = recent[:, origins]
-    base_level = base[:, origins - window]
-    after = following[:, origins + horizon]
-    rise = jump_level - base_level
-    with np.errstate(invalid="ignore"):
-        jumped = (jump_level >= SURGE_JUMP * base_level) & (rise >= SURGE_MIN_RISE) & np.isfinite(after)
-    if jumped.sum() < SURGE_MIN_JUMPS:
-        return 0.0
-    lasted = float(np.mean(np.clip((after - base_level)[jumped] / rise[jumped], 0.0, 1.0)))
-    return float(np.clip(lasted, 0.0, SURGE_MAX_SHARE))
 
 
 def policy_forecast(

@@ -24,10 +24,6 @@ from scipy import special
 from forecasting.engine.errors import InputError
 
 QUANTILE_COLUMN = re.compile(r"^p(\d+(?:\.\d+)?)$")
-# The surge scenario (see ``sample_paths``): the most it may multiply the forecast by, and the least rise (units a
-# period) that counts as a jump, here and in ``demand.surge_share``.
-SURGE_CAP = 10.0
-SURGE_MIN_RISE = 1.0
 
 
 @dataclass(frozen=True)
@@ -161,27 +157,8 @@ def stratified_normals(rng: np.random.Generator, *, items: int, paths: int, widt
     return special.ndtri(u).transpose(0, 2, 1)
 
 
-def surge_factors(mean: np.ndarray, recent_level: np.ndarray | None) -> np.ndarray:
-    """Per item: how many times the forecast's mean per period the recent level is, when it is higher by at least
-    one unit a period (1 otherwise; the same rise ``demand.surge_share`` counts as a jump), at most ``SURGE_CAP``.
-    ``mean (n, H)``; ``recent_level (n,)`` demand per period, NaN when unknown."""
-    if recent_level is None:
-        return np.ones(mean.shape[0])
-    forecast = mean.mean(axis=1)
-    recent = np.asarray(recent_level, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where((forecast > 0) & (recent - forecast >= SURGE_MIN_RISE), recent / forecast, 1.0)
-    return np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, SURGE_CAP)
-
-
 def sample_paths(
-    model: DemandModel,
-    *,
-    paths: int,
-    rng: np.random.Generator,
-    correlation: float | np.ndarray = 0.0,
-    recent_level: np.ndarray | None = None,
-    surge_share: float = 0.0,
+    model: DemandModel, *, paths: int, rng: np.random.Generator, correlation: float | np.ndarray = 0.0
 ) -> np.ndarray:
     """Whole-unit demand paths ``(n, paths, H)``: inverse-CDF draws, randomly rounded so the mean is kept.
 
@@ -190,14 +167,6 @@ def sample_paths(
     the cover period well beyond what independent periods give. The normals are stratified (see
     ``stratified_normals``): the cost-optimal stock sits far in the tail of demand, which plain draws of a few hundred
     paths place unevenly from one run to the next.
-
-    ``recent_level`` (per item, demand per period over the last weeks; see ``demand.recent_level``) with
-    ``surge_share`` adds a surge scenario: where the recent level is above the forecast's mean, in that share of the
-    paths (rounded to whole paths) demand is scaled up to it (``surge_factors``); ``demand.surge_share`` measures the
-    share on the history, as how much of earlier jumps lasted. A forecast built on months of history trails a level
-    that has just jumped (a product taking off, a season starting); when a lost sale costs a hundred periods of
-    holding, the plan must allow for the jump lasting. The first paths carry the scenario; the stratified draws are
-    in random order, so they are a random subset.
     """
     n, horizon = model.mean.shape
     rho = np.clip(np.broadcast_to(np.asarray(correlation, dtype=float), (n,)), 0.0, 0.99)[:, None, None]
@@ -205,9 +174,6 @@ def sample_paths(
     own = stratified_normals(rng, items=n, paths=paths, width=horizon)
     u = special.ndtr(np.sqrt(rho) * shared + np.sqrt(1.0 - rho) * own)
     continuous = quantile_function(model.levels, model.values[:, None], model.tail[:, None], u)
-    surge = round(surge_share * paths)
-    if surge and recent_level is not None:
-        continuous[:, :surge] *= surge_factors(model.mean, recent_level)[:, None, None]
     return np.floor(continuous + rng.random(continuous.shape))
 
 

@@ -28,22 +28,8 @@ from forecasting.engine.errors import InputError
 from forecasting.engine.history import parse_dates, read_csv_file, read_history_csv, require_columns
 from forecasting.policy.budget import apply_budget
 from forecasting.policy.classify import COST_KINDS, ClassThresholds, abc_xyz, cost_factors, service_floors
-from forecasting.policy.demand import (
-    RECENT_PERIODS,
-    demand_matrix,
-    error_correlation,
-    policy_forecast,
-    recent_level,
-    surge_periods,
-    surge_share,
-)
-from forecasting.policy.distribution import (
-    DemandModel,
-    demand_model,
-    sample_lead_times,
-    sample_paths,
-    surge_factors,
-)
+from forecasting.policy.demand import RECENT_PERIODS, demand_matrix, error_correlation, policy_forecast
+from forecasting.policy.distribution import DemandModel, demand_model, sample_lead_times, sample_paths
 from forecasting.policy.optimise import OptimisedPolicy, PlanningInputs, cover_demand, optimise_policies
 
 ITEM_COLUMNS = (
@@ -230,12 +216,6 @@ def _explain(row: Mapping[str, Any], horizon: int) -> str:
         else:
             action += f"; waiting for the next review would cost {-saved:.2f} less in expectation (a static policy)."
     text = f"{cover}{stock}{action} {outlook}"
-    if row["surge_factor"] > 1:
-        text += (
-            f" Allows for the recent jump: the last {row['surge_periods']} periods sold {row['recent_level']:.1f} per "
-            f"period, {row['surge_factor']:.2f} times the forecast; in {100 * row['surge_share']:.1f}% of scenarios "
-            "that level lasts, as earlier jumps did on average."
-        )
     if row["budget_note"]:
         text += f" {row['budget_note']}"
     return text
@@ -249,12 +229,8 @@ def choose_policies(
     correlation: float,
     paths: int,
     seed: int,
-    recent: np.ndarray | None = None,
-    share: float = 0.0,
 ) -> tuple[OptimisedPolicy, np.ndarray]:
     """Optimised (s, S) per item, in batches of ``ITEMS_PER_BATCH`` items, and the cycle service level of each s.
-    ``recent`` and ``share``: each item's recent demand per period and the share of paths in which it lasts, for the
-    surge scenario (``sample_paths``' ``recent_level`` and ``surge_share``).
 
     A review leaves the position at s + 1 or more (whole units), so the cycle service level is the probability that
     demand over the cover period does not exceed s + 1.
@@ -268,14 +244,7 @@ def choose_policies(
     for start in range(0, len(model.item_ids), ITEMS_PER_BATCH):
         batch = slice(start, start + ITEMS_PER_BATCH)
         rng = np.random.default_rng([seed, start])
-        demand = sample_paths(
-            model.take(batch),
-            paths=paths,
-            rng=rng,
-            correlation=correlation,
-            recent_level=None if recent is None else recent[batch],
-            surge_share=share,
-        )
+        demand = sample_paths(model.take(batch), paths=paths, rng=rng, correlation=correlation)
         leads = sample_lead_times(inputs.lead_time[batch], lead_time_std[batch], paths=paths, periods=horizon, rng=rng)
         chosen = optimise_policies(demand, leads, inputs.take(batch))
         parts.append(chosen)
@@ -315,8 +284,6 @@ def plan(
         correlation = error_correlation(history, horizon=horizon, freq=freq)
     model = demand_model(forecasts, item_ids=items["item_id"].to_numpy())
     names, _, values = demand_matrix(history, freq=freq)
-    level = pd.Series(recent_level(values, freq=freq), index=names).reindex(items["item_id"].astype(str)).to_numpy()
-    share = surge_share(values, freq=freq, horizon=horizon)
     recent = values[:, -RECENT_PERIODS:]
     rows, columns = np.nonzero(~np.isnan(recent))
     long = pd.DataFrame({"item_id": names[rows], "date": columns, "quantity": recent[rows, columns]})
@@ -356,8 +323,6 @@ def plan(
         correlation=correlation,
         paths=settings.paths,
         seed=settings.seed,
-        recent=level,
-        share=share,
     )
     cover = inputs.lead_time + inputs.review_period
     cumulative_mean = np.cumsum(model.mean, axis=1)
@@ -402,10 +367,6 @@ def plan(
     frame["budget_cut"] = budgeted["budget_cut"].to_numpy()
     frame["budget_note"] = budgeted["budget_note"].to_numpy()
     frame["position"] = position
-    frame["recent_level"] = level
-    frame["surge_periods"] = surge_periods(freq)
-    frame["surge_share"] = share
-    frame["surge_factor"] = np.where(round(share * settings.paths) > 0, surge_factors(model.mean, level), 1.0)
     frame["explanation"] = [_explain(row, horizon) for row in frame.to_dict("records")]
     return frame[list(PLAN_COLUMNS)].reset_index(drop=True)
 

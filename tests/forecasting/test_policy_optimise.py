@@ -5,22 +5,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from forecasting.policy import demand
-from forecasting.policy.demand import (
-    error_correlation,
-    recent_demand_forecast,
-    recent_level,
-    surge_periods,
-    surge_share,
-)
+from forecasting.policy.demand import error_correlation, recent_demand_forecast
 from forecasting.policy.distribution import (
-    SURGE_CAP,
     demand_model,
     quantile_function,
     quantile_knots,
     sample_paths,
     stratified_normals,
-    surge_factors,
 )
 from forecasting.policy.optimise import (
     PlanningInputs,
@@ -220,83 +211,3 @@ def test_error_correlation_is_high_when_a_level_shift_persists_and_zero_when_dem
 
     assert error_correlation(_history(flat), horizon=8, freq="D", origins=1) == 0.0
     assert error_correlation(_history(shifted), horizon=8, freq="D", origins=1) == 0.9
-
-
-def _point_mass(means, horizon=3):
-    """A forecast frame whose every quantile is the mean: demand is exactly the mean every period."""
-    rows = [
-        {"item_id": item, "date": date, "mean": mean, "p10": mean, "p50": mean, "p90": mean}
-        for item, mean in zip("abc", means, strict=False)
-        for date in pd.date_range("2024-01-01", periods=horizon, freq="W-MON")
-    ]
-    return demand_model(pd.DataFrame(rows))
-
-
-@pytest.mark.parametrize(("freq", "periods"), [("D", 14), ("W-MON", 2), ("W-WED", 2), ("MS", 2)])
-def test_the_surge_window_is_the_last_two_weeks_and_at_least_two_periods(freq, periods):
-    assert surge_periods(freq) == periods
-
-
-def test_recent_level_is_the_mean_of_the_window_where_the_item_was_on_sale():
-    values = np.array([[np.nan, np.nan, 1.0, 3.0], [2.0, 0.0, 0.0, 0.0], [np.nan] * 4, [np.nan, np.nan, np.nan, 6.0]])
-
-    np.testing.assert_array_equal(recent_level(values, freq="W-MON"), [2.0, 0.0, np.nan, 6.0])
-
-
-def test_surge_factors_are_the_recent_level_over_the_forecast_for_a_rise_of_a_unit_or_more_up_to_the_cap():
-    mean = np.array([[10.0, 10.0], [10.0, 10.0], [0.0, 0.0], [10.0, 10.0], [4.0, 6.0], [1.0, 2.0]])
-
-    # the last one is higher, but by less than a unit a period: not a jump
-    factors = surge_factors(mean, np.array([25.0, 5.0, 3.0, 500.0, np.nan, 2.4]))
-
-    np.testing.assert_array_equal(factors, [2.5, 1.0, 1.0, SURGE_CAP, 1.0, 1.0])
-    np.testing.assert_array_equal(surge_factors(mean, None), np.ones(6))
-
-
-def test_in_the_surge_scenario_the_recent_level_lasts_in_its_share_of_the_paths():
-    # given: demand of exactly 5 (a), 5 (b) and 8 (c) a period; a's last weeks sold 20, b's 2, c's are unknown
-    model = _point_mass([5.0, 5.0, 8.0])
-    recent = np.array([20.0, 2.0, np.nan])
-
-    paths = sample_paths(model, paths=200, rng=np.random.default_rng(3), recent_level=recent, surge_share=0.1)
-
-    # then: 20 of a's 200 paths sell 20 in every period, the rest 5; b and c are untouched
-    assert (paths[0] == 20.0).all(axis=1).sum() == 20
-    assert (paths[0] == 5.0).all(axis=1).sum() == 180
-    assert (paths[1] == 5.0).all()
-    assert (paths[2] == 8.0).all()
-    # with no share, or no recent level, every path is the forecast
-    for options in ({"recent_level": recent}, {"surge_share": 0.1}):
-        assert (sample_paths(model, paths=200, rng=np.random.default_rng(3), **options)[0] == 5.0).all()
-
-
-# Weekly, so the recent level R is the last 2 periods; B is the level before them; each row is one item.
-# Row 0 jumps at origin 7 (R 3, B 1, and the next 2 weeks average 3: all of the jump lasted) and at origin 8
-# (R 5, B 1, then an average of 1: none lasted). Row 1 jumps at origin 8 (R 3, B 1, then 1: none lasted).
-JUMPS = np.array(
-    [
-        [1.0, 1, 1, 1, 1, 1, 5, 5, 1, 1],
-        [1.0, 1, 1, 1, 1, 1, 1, 5, 1, 1],
-        [np.nan] * 6 + [5.0, 5, 5, 5],  # new, so no base level: not a jump
-        [0.2] * 6 + [0.9] * 4,  # more than doubled, but by less than a unit a period: not a jump
-    ]
-)
-
-
-def test_the_surge_share_is_how_much_of_earlier_jumps_lasted_on_average(monkeypatch):
-    monkeypatch.setattr(demand, "SURGE_MIN_JUMPS", 3)
-
-    assert surge_share(JUMPS, freq="W-MON", horizon=2) == pytest.approx(1 / 3)
-
-
-def test_too_few_jumps_give_no_surge_scenario(monkeypatch):
-    monkeypatch.setattr(demand, "SURGE_MIN_JUMPS", 4)
-
-    assert surge_share(JUMPS, freq="W-MON", horizon=2) == 0.0
-    assert surge_share(JUMPS[:, :4], freq="W-MON", horizon=2) == 0.0  # too short to hold a jump and what followed
-
-
-def test_the_surge_share_is_at_most_one_half(monkeypatch):
-    monkeypatch.setattr(demand, "SURGE_MIN_JUMPS", 1)
-
-    assert surge_share(JUMPS[:1, :9], freq="W-MON", horizon=2) == demand.SURGE_MAX_SHARE  # the one jump all lasted

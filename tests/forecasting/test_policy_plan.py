@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from forecasting.engine.errors import InputError
-from forecasting.policy import plan as plan_module
 from forecasting.policy.plan import PlanOptions, plan, validate_items
 
 
@@ -115,57 +114,6 @@ def test_plan_forecasts_with_the_engine_and_its_drivers():
     assert with_drivers["expected_cover_demand"] == pytest.approx(42.92, abs=0.01)
     assert without["expected_cover_demand"] == pytest.approx(15.35, abs=0.01)
     assert with_drivers["order_up_to"] > without["order_up_to"]
-
-
-def _flat_forecast(history: pd.DataFrame, *, mean: float, horizon: int = 12) -> pd.DataFrame:
-    dates = pd.date_range(history["date"].max() + pd.Timedelta(weeks=1), periods=horizon, freq="W-MON")
-    return pd.DataFrame({"item_id": "flat", "date": dates, "mean": mean, "p10": mean, "p50": mean, "p90": mean})
-
-
-@pytest.mark.parametrize(
-    ("last_weeks", "reorder_point", "order_up_to", "expected_cost"),
-    [
-        # the forecast's 5 a week, exactly: 5 units lost in period 0 (150) and then every unit served from 10
-        ([5.0, 5.0], 9.0, 10.0, 155.0),
-        # the last two weeks sold 20: in 1 scenario in 10 that lasts, and a lost unit (30) costs more than 9 weeks of
-        # holding one (1 a week), so the plan covers it: 40 now, reorder at 24. Where the 5 a week holds: 150 lost in
-        # period 0 and 270 of holding (35, 30, 25, 20, 15 and again); where the 20 lasts: 600 lost in period 0 and
-        # 20 held once, then 20 arrive and sell every week. 0.9 x 420 + 0.1 x 620 = 440.
-        ([20.0, 20.0], 24.0, 40.0, 440.0),
-    ],
-)
-def test_a_recent_jump_is_planned_for_as_a_surge_scenario(
-    monkeypatch, last_weeks, reorder_point, order_up_to, expected_cost
-):
-    # given: a forecast of exactly 5 a week (every quantile), lead time 1, nothing in stock, a lost unit costs 30,
-    # and a history in which one jump in ten lasted (demand.surge_share measures it; its own tests show how)
-    monkeypatch.setattr(plan_module, "surge_share", lambda values, *, freq, horizon: 0.1)
-    history = _history({"flat": [5.0] * 28 + last_weeks})
-
-    # when
-    result = plan(
-        history,
-        validate_items(_items(shortage_cost=["30"])),
-        freq="W-MON",
-        options=PlanOptions(horizon=12),
-        forecasts=_flat_forecast(history, mean=5.0),
-        correlation=0.0,
-    )
-
-    # then
-    row = result.iloc[0]
-    assert (row["reorder_point"], row["order_up_to"], row["order_quantity"]) == (
-        reorder_point,
-        order_up_to,
-        order_up_to,
-    )
-    assert row["expected_cost"] == pytest.approx(expected_cost)
-    assert row["expected_fill_rate"] == pytest.approx(55 / 60)
-    surge = (
-        " Allows for the recent jump: the last 2 periods sold 20.0 per period, 4.00 times the forecast; in 10.0% of "
-        "scenarios that level lasts, as earlier jumps did on average."
-    )
-    assert row["explanation"].endswith(surge) == (last_weeks[0] == 20.0)
 
 
 @pytest.mark.parametrize(
