@@ -85,6 +85,25 @@ def split_last_window(
     return Split(name=name, train=train, test=test, freq=freq, horizon=horizon, features=features)
 
 
+def earlier_window(split: Split, back: int) -> Split:
+    """The same data with the held-out window ``back`` periods earlier: train on the dates before it, test on its
+    ``horizon`` dates (the later dates are dropped), for checking a method on windows it was not built on.
+    ``back`` 0 is the split itself."""
+    if back <= 0:
+        return split
+    dates = np.sort(split.train["date"].unique())
+    if back > len(dates) - 1:
+        raise ValueError(f"{split.name}: cannot go back {back} periods; the training window has {len(dates)}.")
+    held_out = dates[len(dates) - back : len(dates) - back + split.horizon]
+    train = split.train[split.train["date"] < held_out[0]].reset_index(drop=True)
+    test = split.train[split.train["date"].isin(held_out)].reset_index(drop=True)
+    test = test[test["item_id"].isin(set(train["item_id"]))].reset_index(drop=True)
+    features = split.features
+    if features is not None:
+        features = features[features["date"] <= held_out[-1]].reset_index(drop=True)
+    return Split(name=split.name, train=train, test=test, freq=split.freq, horizon=len(held_out), features=features)
+
+
 def _carparts_frame() -> pd.DataFrame:
     raw = pd.read_csv(DATA_DIR / "hyndman_carparts" / "carparts_monthly.csv.gz", dtype={"part_id": str})
     raw["date"] = pd.to_datetime(raw["month"], format="%Y-%m")

@@ -1,6 +1,7 @@
 """Inventory policy benchmark: replay four policies on the real held-out windows of the forecasting splits.
 
-    nice -n 10 .venv/bin/python bench/policy_cost.py [--datasets carparts,breakfast] [--paths 200] [--seed 0] [--recent]
+    nice -n 10 .venv/bin/python bench/policy_cost.py [--datasets carparts,breakfast] [--paths 200] [--seed 0]
+        [--back N] [--recent]
 
 For every item of every split (bench.datasets), economics are drawn once from a seed derived from the item id:
 unit cost log-normal (median 10), holding 25%/year of unit cost, shortage half the unit cost, order cost 15,
@@ -19,6 +20,8 @@ replayed with ``forecasting.policy.replay.simulate`` on the test demand:
   horizon). ``--recent`` plans on the recent-demand forecast instead (``recent_demand_forecast``), for comparison.
 
 Target per dataset: ours closes at least half of the gap between the better of seed/textbook and hindsight.
+``--back N`` holds out the window N periods earlier (``bench.datasets.earlier_window``), to see whether a change
+helps on windows it was not made on.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.datasets import LOADERS, Split
+from bench.datasets import LOADERS, Split, earlier_window
 from forecasting.policy.demand import RECENT_PERIODS, policy_forecast, recent_demand_forecast
 from forecasting.policy.distribution import demand_model
 from forecasting.policy.optimise import PlanningInputs, textbook_levels
@@ -276,6 +279,12 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=200, help="Demand paths per item for our optimiser.")
     parser.add_argument("--seed", type=int, default=0, help="Seed of our optimiser's demand paths.")
     parser.add_argument(
+        "--back",
+        type=int,
+        default=0,
+        help="Hold out the window this many periods earlier (training on the dates before it): other windows.",
+    )
+    parser.add_argument(
         "--recent",
         action="store_true",
         help="Plan ours on the recent-demand forecast (recent_demand_forecast) instead of the engine's.",
@@ -284,7 +293,8 @@ def main() -> None:
     rows = []
     for name in arguments.datasets.split(","):
         started = time.perf_counter()
-        rows.append(run(LOADERS[name](), paths=arguments.paths, recent=arguments.recent, seed=arguments.seed))
+        split = earlier_window(LOADERS[name](), arguments.back)
+        rows.append(run(split, paths=arguments.paths, recent=arguments.recent, seed=arguments.seed))
         print(f"{name}: done in {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
     shown = pd.DataFrame(
