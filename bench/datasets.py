@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,13 +95,19 @@ def earlier_window(split: Split, back: int) -> Split:
     if back > len(dates) - 1:
         raise ValueError(f"{split.name}: cannot go back {back} periods; the training window has {len(dates)}.")
     held_out = dates[len(dates) - back : len(dates) - back + split.horizon]
-    train = split.train[split.train["date"] < held_out[0]].reset_index(drop=True)
-    test = split.train[split.train["date"].isin(held_out)].reset_index(drop=True)
-    test = test[test["item_id"].isin(set(train["item_id"]))].reset_index(drop=True)
     features = split.features
     if features is not None:
         features = features[features["date"] <= held_out[-1]].reset_index(drop=True)
-    return Split(name=split.name, train=train, test=test, freq=split.freq, horizon=len(held_out), features=features)
+    moved = split_last_window(
+        split.train[split.train["date"] <= held_out[-1]],
+        name=split.name,
+        freq=split.freq,
+        horizon=len(held_out),
+        features=features,
+    )
+    # an item first sold inside the window has nothing to plan from
+    test = moved.test[moved.test["item_id"].isin(set(moved.train["item_id"]))].reset_index(drop=True)
+    return replace(moved, test=test)
 
 
 def _carparts_frame() -> pd.DataFrame:

@@ -210,16 +210,14 @@ class PolicySettings(models.Model):
         return f"Policy settings of {self.merchant.slug}"
 
     def clean(self) -> None:
-        import pandas as pd
-
         from forecasting.engine.errors import InputError
-        from forecasting.policy.classify import cost_factors
+        from forecasting.policy.classify import check_cost_factors
 
         factors = self.class_cost_factors
         if not isinstance(factors, dict) or not all(isinstance(kinds, dict) for kinds in factors.values()):
             raise ValidationError({"class_cost_factors": 'Expected {"class": {"cost kind": multiplier}}.'})
         try:
-            cost_factors(pd.Series([], dtype=object), factors)
+            check_cost_factors(factors)
         except (InputError, TypeError) as error:
             raise ValidationError({"class_cost_factors": str(error)}) from None
 

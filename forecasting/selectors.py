@@ -38,7 +38,7 @@ from forecasting.models import (
     SuggestionStatus,
     SupplierBudget,
 )
-from forecasting.policy.classify import COST_KINDS, cost_factors
+from forecasting.policy.classify import COST_KINDS, apply_cost_factors
 from forecasting.policy.plan import planning_horizon_for_cover
 from forecasting.policy.replay import ReplayResult, SeedRule, StaticSS, replay
 from inventory.models import Merchant, Product, PurchaseOrder, PurchaseOrderStatus, StockLevel
@@ -107,12 +107,11 @@ def planning_scope_for_merchant(*, merchant: Merchant, settings: PolicySettings 
 
 
 def _costs_of_class(item: pd.Series, abc_xyz: str, settings: PolicySettings) -> dict[str, float]:
-    """A planning item's costs as the plan used them: times its class's cost factors, except the kinds the product
-    sets itself (``forecasting.policy.plan``, ``PlanOptions.class_cost_factors``)."""
-    factors = cost_factors(pd.Series([abc_xyz]), settings.class_cost_factors or {})
-    return {
-        kind: float(item[kind]) * (1.0 if kind in item["own_costs"] else float(factors[kind][0])) for kind in COST_KINDS
-    }
+    """A planning item's costs as the plan used them (``forecasting.policy.classify.apply_cost_factors``)."""
+    costs = apply_cost_factors(
+        item.to_frame().T, pd.Series([abc_xyz]), settings.class_cost_factors or {}, {item["item_id"]: item["own_costs"]}
+    )
+    return {kind: float(costs[kind].iloc[0]) for kind in COST_KINDS}
 
 
 def _own_costs(override: ProductPolicySettings | None) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ variation of demand per period: below ``x_cv`` X, below ``y_cv`` Y, else Z (no d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,10 +84,9 @@ def _check_class_key(key: str, *, what: str) -> None:
         raise InputError(f"{what} class {key!r} is not one of A, B, C, X, Y, Z or a pair such as AX.")
 
 
-def cost_factors(classes: pd.Series, factors: Mapping[str, Mapping[str, float]]) -> dict[str, np.ndarray]:
-    """Per cost kind (``COST_KINDS``), the multiplier of each class label's cost: ``factors`` maps a class key to
-    ``{kind: multiplier}``. Keys are as for service floors; the most specific key that sets a kind wins (the pair
-    ``AX``, then ``A``, then ``X``); no match is 1."""
+def check_cost_factors(factors: Mapping[str, Mapping[str, float]]) -> None:
+    """``factors`` maps a class key (as for service floors) to ``{kind: multiplier}`` with kinds from
+    ``COST_KINDS`` and multipliers of at least 0; an InputError names the first that is not."""
     for key, kinds in factors.items():
         _check_class_key(key, what="cost")
         for kind, factor in kinds.items():
@@ -95,11 +94,27 @@ def cost_factors(classes: pd.Series, factors: Mapping[str, Mapping[str, float]])
                 raise InputError(f"cost factor {kind!r} for class {key} is not one of {', '.join(COST_KINDS)}.")
             if not (np.isfinite(factor) and factor >= 0):
                 raise InputError(f"cost factor {kind} for class {key} must be a number of at least 0, got {factor}.")
-    result = {kind: np.ones(len(classes)) for kind in COST_KINDS}
-    for index, label in enumerate(classes.astype(str)):
-        for kind in COST_KINDS:
-            for key in (label, label[:1], label[1:]):
-                if kind in factors.get(key, {}):
-                    result[kind][index] = float(factors[key][kind])
-                    break
+
+
+def apply_cost_factors(
+    costs: pd.DataFrame,
+    classes: pd.Series,
+    factors: Mapping[str, Mapping[str, float]],
+    own: Mapping[str, Collection[str]],
+) -> pd.DataFrame:
+    """``costs`` (``item_id`` and the ``COST_KINDS`` columns) with each item's costs times its class's multipliers
+    (``classes``: the class label of each row): the most specific key that sets a kind wins (the pair ``AX``, then
+    ``A``, then ``X``), no match is 1, and the kinds an item sets itself (``own``: item_id -> kinds) stay as they
+    are. ``factors`` are checked first (``check_cost_factors``)."""
+    check_cost_factors(factors)
+    result = costs.copy()
+    labels, items = classes.astype(str).tolist(), costs["item_id"].tolist()
+    for kind in COST_KINDS:
+        factor = [
+            next((factors[k][kind] for k in (label, label[:1], label[1:]) if kind in factors.get(k, {})), 1.0)
+            for label in labels
+        ]
+        kept = np.array([kind in own.get(item, ()) for item in items], dtype=bool)
+        values = costs[kind].to_numpy(dtype=float)
+        result[kind] = np.where(kept, values, values * np.asarray(factor, dtype=float))
     return result

@@ -27,7 +27,7 @@ import pandas as pd
 from forecasting.engine.errors import InputError
 from forecasting.engine.history import parse_dates, read_csv_file, read_history_csv, require_columns
 from forecasting.policy.budget import apply_budget
-from forecasting.policy.classify import COST_KINDS, ClassThresholds, abc_xyz, cost_factors, service_floors
+from forecasting.policy.classify import ClassThresholds, abc_xyz, apply_cost_factors, service_floors
 from forecasting.policy.demand import RECENT_PERIODS, demand_matrix, error_correlation, policy_forecast
 from forecasting.policy.distribution import DemandModel, demand_model, sample_lead_times, sample_paths
 from forecasting.policy.optimise import OptimisedPolicy, PlanningInputs, cover_demand, optimise_policies
@@ -290,11 +290,7 @@ def plan(
     classes = abc_xyz(long, items.set_index("item_id")["unit_cost"], thresholds=settings.thresholds)
     classes = classes.set_index("item_id").reindex(items["item_id"])
     if settings.class_cost_factors:
-        items = items.copy()
-        factors = cost_factors(classes["abc_xyz"], settings.class_cost_factors)
-        for kind in COST_KINDS:
-            own = items["item_id"].map(lambda item, kind=kind: kind in settings.item_own_costs.get(item, ()))
-            items[kind] = np.where(own.to_numpy(dtype=bool), items[kind], items[kind] * factors[kind])
+        items = apply_cost_factors(items, classes["abc_xyz"], settings.class_cost_factors, settings.item_own_costs)
     floors = service_floors(classes["abc_xyz"], settings.service_floors)
     if settings.item_service_floors:
         wrong = {item: floor for item, floor in settings.item_service_floors.items() if not 0.0 <= floor < 1.0}

@@ -270,7 +270,15 @@ def test_the_replay_uses_the_costs_of_the_products_class():
     from forecasting.selectors import _costs_of_class
 
     settings = PolicySettings(class_cost_factors={"A": {"shortage_cost": 2.0}, "AX": {"holding_cost": 3.0}})
-    item = pd.Series({"holding_cost": 0.5, "shortage_cost": 6.0, "order_cost": 15.0, "own_costs": ("holding_cost",)})
+    item = pd.Series(
+        {
+            "item_id": "P00",
+            "holding_cost": 0.5,
+            "shortage_cost": 6.0,
+            "order_cost": 15.0,
+            "own_costs": ("holding_cost",),
+        }
+    )
 
     assert _costs_of_class(item, "AX", settings) == {"holding_cost": 0.5, "shortage_cost": 12.0, "order_cost": 15.0}
     assert _costs_of_class(item, "BY", settings) == {"holding_cost": 0.5, "shortage_cost": 6.0, "order_cost": 15.0}
