@@ -47,7 +47,7 @@ def test_head_without_enough_history_predicts_nothing():
     assert fit.predictions.tolist() == [0.0] * len(features)
 
 
-def test_text_features_sum_recent_texts_per_item_and_keep_their_ids():
+def test_text_features_sum_and_average_recent_texts_per_item_and_keep_their_ids():
     history = pd.concat([daily("A", [1.0] * 5), daily("B", [2.0] * 5)])
     signals = pd.DataFrame(
         {
@@ -60,6 +60,7 @@ def test_text_features_sum_recent_texts_per_item_and_keep_their_ids():
     features = text_features(signals, history, recent=2)
     a = features.frame[features.frame["item_id"] == "A"]
     assert a["text_demand_change"].tolist() == [0.0, 0.5, 1.5, 1.0, 0.0]
+    assert a["text_demand_change_mean"].tolist() == [0.0, 0.5, 0.75, 1.0, 0.0]
     assert a["text_count"].tolist() == [0.0, 1.0, 2.0, 1.0, 0.0]
     assert features.frame[features.frame["item_id"] == "B"]["text_count"].sum() == 0
     assert features.evidence["text_ids"].tolist() == ["t1", "t1;t2", "t2"]

@@ -134,7 +134,13 @@ def test_features_for_merchant_come_from_stored_scores(merchant, product, nlp_se
     text_signals_score(merchant=merchant, text_ids=[text.pk for text in stored])
     history = pd.DataFrame({"item_id": "MUG-1", "date": days, "quantity": [float(i % 7) for i in range(60)]})
     features = text_features_for_merchant(merchant=merchant, history=history)
-    assert list(features.frame.columns) == ["item_id", "date", "text_demand_change", "text_count"]
+    assert list(features.frame.columns) == [
+        "item_id",
+        "date",
+        "text_demand_change",
+        "text_demand_change_mean",
+        "text_count",
+    ]
     assert len(features.frame) == 60
     assert features.frame["text_count"].iloc[-1] == 7
     assert features.evidence["text_ids"].iloc[0] == str(stored[0].pk)
