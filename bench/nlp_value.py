@@ -10,9 +10,11 @@ same command without ``--texts``, and compare WRMSSE (the engine's own metric) o
   fillers the head never trained on). Target: WRMSSE with texts <= 0.85 x without.
 - uninformative: the same texts moved to random days. Target: <= 1.02 x.
 
-A diagnostic column, ``signal r``: ``extract_signals_csv --history H.csv`` on the same texts and model, and the
-correlation, over the texts of the last days before the origin (the held-out phrasings in the informative
-scenario), between their learned ``demand_change`` and the demand change that really followed them (the
+Diagnostic columns. ``perfect``: the forecast with texts, as a ratio to the forecast without, when each
+text's learned signal is replaced by the demand change that really followed it (what a perfect head would be
+worth to the forecaster, in process). ``signal r``: ``extract_signals_csv --history H.csv`` on the same texts
+and model, and the correlation, over the texts of the last days before the origin (the held-out phrasings in
+the informative scenario), between their learned ``demand_change`` and the demand change that really followed them (the
 head's own target, computed on history plus the actuals). It says whether the learned signal carries over
 to phrasings the head never trained on, apart from how the forecaster uses it.
 
@@ -20,7 +22,11 @@ When ``forecast_csv`` has no ``--texts`` option yet, the same two forecasts are 
 ``forecasting.engine.forecast(..., text_features=nlp.signals.text_features_for_forecast(...))``, which is
 what the option runs; the output says which path was used.
 
-    nice -n 10 .venv/bin/python bench/nlp_value.py [--seeds 0 1 2] [--size small]
+``--same-phrasings`` keeps the shop's usual phrasings to the end (a shop whose customers keep writing the way
+they did): it shows how the forecaster uses a signal that carries over, apart from new wording. The target is
+judged on the default, held-out phrasings.
+
+    nice -n 10 .venv/bin/python bench/nlp_value.py [--seeds 0 1 2] [--size small] [--same-phrasings]
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from forecasting.engine import forecast, metrics  # noqa: E402
-from nlp.signals.features import LEARNED_SIGNAL, text_features_for_forecast  # noqa: E402
+from nlp.signals.features import LEARNED_SIGNAL, text_features, text_features_for_forecast  # noqa: E402
 from nlp.signals.head import demand_change_targets  # noqa: E402
 from nlp.signals.scenario import Scenario, generate_scenario  # noqa: E402
 
@@ -72,9 +78,8 @@ def wrmsse(history: pd.DataFrame, future: pd.DataFrame, forecasts: pd.DataFrame)
     return float(metrics.wrmsse(actual.to_numpy(), predicted.to_numpy(), insample.to_numpy(), HORIZON))
 
 
-def signal_correlation(scenario: Scenario, history_csv: Path, texts_csv: Path, model_dir: Path) -> float:
-    """Correlation of the learned signal with the demand change that followed, over the texts the head had no
-    target for (the last days before the origin); NaN when the command has no learned signal."""
+def extracted_signals(history_csv: Path, texts_csv: Path, model_dir: Path) -> pd.DataFrame:
+    """What ``extract_signals_csv --history`` writes for the scenario's texts."""
     signals_csv = model_dir.parent / "S.csv"
     manage(
         "extract_signals_csv",
@@ -87,7 +92,12 @@ def signal_correlation(scenario: Scenario, history_csv: Path, texts_csv: Path, m
         "--output",
         str(signals_csv),
     )
-    signals = pd.read_csv(signals_csv, dtype={"text_id": str, "item_id": str}, parse_dates=["date"])
+    return pd.read_csv(signals_csv, dtype={"text_id": str, "item_id": str}, parse_dates=["date"])
+
+
+def signal_correlation(scenario: Scenario, signals: pd.DataFrame) -> float:
+    """Correlation of the learned signal with the demand change that followed, over the texts the head had no
+    target for (the last days before the origin); NaN when the command has no learned signal."""
     if LEARNED_SIGNAL not in signals.columns:
         return float("nan")
     whole = pd.concat([scenario.history, scenario.future])
@@ -99,11 +109,33 @@ def signal_correlation(scenario: Scenario, history_csv: Path, texts_csv: Path, m
     return float(np.corrcoef(signals[LEARNED_SIGNAL].to_numpy()[unseen], realised[unseen])[0, 1])
 
 
+def perfect_signal_wrmsse(scenario: Scenario, signals: pd.DataFrame) -> float:
+    """The forecast with texts when every text's learned signal is replaced by the demand change that really
+    followed it (computed on history plus actuals): how much a perfect head would be worth to the forecaster."""
+    if LEARNED_SIGNAL not in signals.columns:
+        return float("nan")
+    whole = pd.concat([scenario.history, scenario.future])
+    realised = demand_change_targets(whole, signals["item_id"], signals["date"])
+    perfect = signals.assign(**{LEARNED_SIGNAL: np.nan_to_num(realised)})
+    frame = text_features(perfect, scenario.history).frame
+    forecasts = forecast(scenario.history, horizon=HORIZON, freq="D", text_features=frame).forecasts
+    return wrmsse(scenario.history, scenario.future, forecasts)
+
+
 def run(
-    informative: bool, seed: int, size: str, max_seconds: float, workdir: Path, use_command: bool
-) -> tuple[float, float, float]:
-    scenario = generate_scenario(informative=informative, seed=seed, horizon=HORIZON)
-    folder = workdir / f"{'informative' if informative else 'uninformative'}-{seed}"
+    informative: bool,
+    seed: int,
+    size: str,
+    max_seconds: float,
+    workdir: Path,
+    use_command: bool,
+    same_phrasings: bool = False,
+) -> tuple[float, float, float, float]:
+    scenario = generate_scenario(
+        informative=informative, seed=seed, horizon=HORIZON, heldout_phrasings=not same_phrasings
+    )
+    name = f"{'informative' if informative else 'uninformative'}{'-same' if same_phrasings else ''}-{seed}"
+    folder = workdir / name
     folder.mkdir(parents=True, exist_ok=True)
     history_csv, texts_csv, model_dir = folder / "H.csv", folder / "T.csv", folder / "model"
     scenario.history.assign(date=scenario.history["date"].dt.strftime("%Y-%m-%d")).to_csv(history_csv, index=False)
@@ -120,7 +152,9 @@ def run(
             "--max-seconds",
             str(max_seconds),
         )
-    correlation = signal_correlation(scenario, history_csv, texts_csv, model_dir)
+    signals = extracted_signals(history_csv, texts_csv, model_dir)
+    correlation = signal_correlation(scenario, signals)
+    perfect = perfect_signal_wrmsse(scenario, signals)
     results = []
     for with_texts in (False, True):
         if use_command:
@@ -146,7 +180,7 @@ def run(
                 text_frame = text_features_for_forecast(scenario.texts, scenario.history, model=str(model_dir)).frame
             forecasts = forecast(scenario.history, horizon=HORIZON, freq="D", text_features=text_frame).forecasts
         results.append(wrmsse(scenario.history, scenario.future, forecasts))
-    return results[0], results[1], correlation
+    return results[0], results[1], correlation, perfect
 
 
 def main() -> None:
@@ -155,22 +189,32 @@ def main() -> None:
     parser.add_argument("--size", default="small", help="nlp_build_model --size")
     parser.add_argument("--max-seconds", type=float, default=300, help="nlp_build_model --max-seconds")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--same-phrasings",
+        action="store_true",
+        help="the last days use the shop's usual phrasings instead of held-out ones (a diagnostic, not the target)",
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nlp-value-"))
     use_command = forecast_csv_has_texts()
     print(f"path: {'forecast_csv --texts' if use_command else 'in process (forecast_csv has no --texts yet)'}")
-    print(f"{'scenario':16s}{'seed':>6s}{'without':>10s}{'with':>10s}{'ratio':>8s}{'signal r':>10s}{'seconds':>9s}")
+    print(
+        f"{'scenario':16s}{'seed':>6s}{'without':>10s}{'with':>10s}{'ratio':>8s}{'signal r':>10s}{'perfect':>9s}"
+        f"{'seconds':>9s}"
+    )
     for informative, target in ((True, 0.85), (False, 1.02)):
         without_all, with_all = [], []
         for seed in args.seeds:
             started = time.perf_counter()
-            without, with_texts, correlation = run(informative, seed, args.size, args.max_seconds, workdir, use_command)
+            without, with_texts, correlation, perfect = run(
+                informative, seed, args.size, args.max_seconds, workdir, use_command, args.same_phrasings
+            )
             without_all.append(without)
             with_all.append(with_texts)
             name = "informative" if informative else "uninformative"
             print(
                 f"{name:16s}{seed:6d}{without:10.4f}{with_texts:10.4f}{with_texts / without:8.3f}"
-                f"{correlation:10.3f}{time.perf_counter() - started:9.0f}",
+                f"{correlation:10.3f}{perfect / without:9.3f}{time.perf_counter() - started:9.0f}",
                 flush=True,
             )
         ratio = float(np.mean(with_all) / np.mean(without_all))

@@ -146,11 +146,16 @@ def generate_scenario(
     informative: bool = True,
     seed: int = 0,
     heldout_days: int = 7,
+    heldout_phrasings: bool = True,
     announced_share: float = 0.45,
     chatter_rate: float = 0.12,
     start: str = "2025-01-01",
 ) -> Scenario:
-    """A scenario of ``items`` products over ``days`` of history plus ``horizon`` days to forecast."""
+    """A scenario of ``items`` products over ``days`` of history plus ``horizon`` days to forecast.
+
+    With ``heldout_phrasings=False`` the last ``heldout_days`` use the same phrasings as the rest: a shop
+    whose customers keep writing the way they did, which separates how well the learned signal carries
+    over to new wording from how well the forecaster uses a signal that does carry over."""
     rng = np.random.default_rng(seed)
     total = days + horizon
     dates = pd.date_range(start, periods=total, freq="D")
@@ -165,7 +170,7 @@ def generate_scenario(
     texts: list[tuple[str, int, str]] = []  # item_id, day, text
 
     def pool_for(day: int) -> str:
-        return "heldout" if day >= days - heldout_days else "train"
+        return "heldout" if heldout_phrasings and day >= days - heldout_days else "train"
 
     def add_event(item: int, announce: int, kind: str, announced: bool) -> int:
         if kind == "bulk":

@@ -90,3 +90,16 @@ def test_scenario_is_deterministic_and_keeps_held_out_phrasings_to_the_last_days
     early = scenario.texts[scenario.texts["date"] <= last - pd.Timedelta(days=7)]["text"]
     heldout_openings = [template.split("{")[0] for kind in ("bulk", "drop") for template in POOLS[kind]["heldout"]]
     assert not any(text.startswith(opening) for text in early for opening in heldout_openings if len(opening) > 8)
+
+
+def test_scenario_can_keep_the_shops_own_phrasings_to_the_end():
+    from nlp.signals.scenario import POOLS, generate_scenario
+
+    same = generate_scenario(items=12, days=150, seed=3, heldout_phrasings=False)
+    heldout_openings = [template.split("{")[0] for kind in ("bulk", "drop") for template in POOLS[kind]["heldout"]]
+    texts = same.texts["text"].tolist()
+    assert not any(text.startswith(opening) for text in texts for opening in heldout_openings if len(opening) > 8)
+    strict = generate_scenario(items=12, days=150, seed=3)
+    strict_texts = strict.texts["text"].tolist()
+    assert any(text.startswith(opening) for text in strict_texts for opening in heldout_openings if len(opening) > 8)
+    assert same.announced == strict.announced
