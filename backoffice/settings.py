@@ -217,6 +217,12 @@ if NLP_PRECISION not in {"int8", "fp32", "bf16"}:
     raise ImproperlyConfigured(f"NLP_PRECISION={NLP_PRECISION!r} must be one of int8, fp32, bf16.")
 NLP_CHUNK_SIZE = env_int("NLP_CHUNK_SIZE", 256, minimum=1)
 
+# OpenMP threads (LightGBM, torch) sleep between parallel regions unless OMP_WAIT_POLICY says otherwise: spinning
+# threads starve every other process on the cores. Two `forecast_csv` runs of a 40-item daily history side by side
+# on 2 cores took 300 s each (14 s alone); with passive waiting, 25 s each (23 s alone). The OpenMP runtime reads
+# it when LightGBM or torch is first imported, which every entry point (manage.py, Celery, WSGI) does after this.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

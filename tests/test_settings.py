@@ -72,3 +72,20 @@ def test_production_settings_are_hardened():
         timeout=60,
     )
     assert result.stdout.strip() == "True True True DENY ['shop.example']"
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_openmp_threads_wait_passively_unless_told_otherwise(given, expected):
+    environment = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    if given is not None:
+        environment["OMP_WAIT_POLICY"] = given
+    result = subprocess.run(
+        [sys.executable, "-c", "import os, backoffice.settings; print(os.environ['OMP_WAIT_POLICY'])"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
