@@ -10,16 +10,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DEBUG"}}
+def _python_with_settings(code: str, *, unset: set[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter, without the variables in ``unset`` and with ``env`` added."""
+    environment = {key: value for key, value in os.environ.items() if key not in unset}
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import backoffice.settings as s; print(s.DEBUG, s.CELERY_TASK_ALWAYS_EAGER)"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    return _python_with_settings(
+        "import backoffice.settings as s; print(s.DEBUG, s.CELERY_TASK_ALWAYS_EAGER)",
+        unset={"SECRET_KEY", "DEBUG"},
+        **env,
     )
 
 
@@ -76,16 +80,10 @@ def test_production_settings_are_hardened():
 
 @pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
 def test_openmp_threads_wait_passively_unless_told_otherwise(given, expected):
-    environment = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
-    if given is not None:
-        environment["OMP_WAIT_POLICY"] = given
-    result = subprocess.run(
-        [sys.executable, "-c", "import os, backoffice.settings; print(os.environ['OMP_WAIT_POLICY'])"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = _python_with_settings(
+        "import os, backoffice.settings; print(os.environ['OMP_WAIT_POLICY'])",
+        unset={"OMP_WAIT_POLICY"},
+        **({} if given is None else {"OMP_WAIT_POLICY": given}),
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
