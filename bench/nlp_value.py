@@ -96,8 +96,9 @@ def extracted_signals(history_csv: Path, texts_csv: Path, model_dir: Path) -> pd
 
 
 def signal_correlation(scenario: Scenario, signals: pd.DataFrame) -> float:
-    """Correlation of the learned signal with the demand change that followed, over the texts the head had no
-    target for (the last days before the origin); NaN when the command has no learned signal."""
+    """Correlation of the learned signal with the demand change that followed, over the texts whose whole target
+    window is after the origin (the last days; the head may learn from the partial outcomes of other products'
+    texts there, never from their own); NaN when the command has no learned signal."""
     if LEARNED_SIGNAL not in signals.columns:
         return float("nan")
     whole = pd.concat([scenario.history, scenario.future])

@@ -18,11 +18,11 @@ import pandas as pd
 from nlp.signals.head import (
     DEFAULT_AHEAD,
     DEFAULT_PAST,
-    demand_change_targets,
     demand_panel,
     fit_demand_head,
     grid_positions,
     head_features,
+    partial_demand_change_targets,
 )
 from nlp.signals.loading import LanguageModel
 from nlp.signals.scoring import TextScores, score_texts
@@ -134,10 +134,19 @@ def extract_signals(
         unknown = ~data["item_id"].isin(known_items).to_numpy()
         status[unknown & (status == Status.SCORED)] = Status.UNKNOWN_ITEM
         usable = np.isin(status, [Status.SCORED, Status.TRUNCATED])
-        targets = demand_change_targets(history, data["item_id"], data["date"], ahead=ahead, past=past)
+        targets, observed = partial_demand_change_targets(
+            history, data["item_id"], data["date"], ahead=ahead, past=past
+        )
         targets[~usable] = np.nan
         order = np.argsort(data["date"].to_numpy(), kind="stable")
-        fit = fit_demand_head(head_features(scored.embeddings, scored.scores), targets, order)
+        fit = fit_demand_head(
+            head_features(scored.embeddings, scored.scores),
+            targets,
+            order,
+            observed=observed,
+            groups=data["item_id"].to_numpy(),
+            ahead=ahead,
+        )
         signals[LEARNED_SIGNAL] = np.where(usable, fit.predictions, 0.0)
         trained_on, r2 = fit.trained_on, fit.out_of_fold_r2
     counts = pd.Series(status).value_counts().to_dict()

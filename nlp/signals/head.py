@@ -5,6 +5,10 @@ The target for a text dated in period t is ``log1p(mean demand over t+1..t+ahead
 log1p(mean demand over t-past+1..t)``: what the texts mean for demand is learned from data, not
 assumed from their words. Predictions for texts the head was trained on are made out of fold
 (contiguous time blocks), so that a forecaster trained on them sees honest values.
+
+The latest texts, whose ``ahead`` periods are not all in the history yet, train on the periods that are
+(``partial_demand_change_targets``), with less weight: customers' newest wording is learned from as soon
+as its first consequences show in other products' demand, instead of only ``ahead`` periods later.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 DEFAULT_AHEAD = 7
 DEFAULT_PAST = 28
 MIN_TRAINING_TEXTS = 30
+MIN_AHEAD = 1
 FOLDS = 5
 ALPHAS = np.logspace(-1, 5, 13)
 
@@ -61,20 +66,39 @@ def demand_change_targets(
 ) -> np.ndarray:
     """Per text, the log demand change of its item after its date; NaN where the future is not in the
     history yet, the item has no history, or the date falls before it."""
+    targets, _ = partial_demand_change_targets(history, item_ids, dates, ahead=ahead, past=past, min_ahead=ahead)
+    return targets
+
+
+def partial_demand_change_targets(
+    history: pd.DataFrame,
+    item_ids: pd.Series,
+    dates: pd.Series,
+    *,
+    ahead: int = DEFAULT_AHEAD,
+    past: int = DEFAULT_PAST,
+    min_ahead: int = MIN_AHEAD,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(targets, observed)``: the demand change as in ``demand_change_targets``, but for the texts of the
+    last ``ahead`` periods taken over the periods after them that the history already holds (at least
+    ``min_ahead``); ``observed`` is how many periods each target covers (0 where it is NaN)."""
     panel, grid = demand_panel(history)
     values = panel.to_numpy()
     cumulative = np.concatenate([np.zeros((len(values), 1)), values.cumsum(axis=1)], axis=1)
     rows = panel.index.get_indexer(item_ids.astype(str))
     positions = grid_positions(dates, grid)
     targets = np.full(len(rows), np.nan)
+    observed = np.zeros(len(rows), dtype=np.int64)
     for index, (row, position) in enumerate(zip(rows, positions, strict=True)):
-        if row < 0 or position < 0 or position + ahead >= len(grid):
+        periods = min(ahead, len(grid) - 1 - position)
+        if row < 0 or position < 0 or periods < max(1, min_ahead):
             continue
         low = max(0, position - past + 1)
         before = (cumulative[row, position + 1] - cumulative[row, low]) / (position + 1 - low)
-        after = (cumulative[row, position + 1 + ahead] - cumulative[row, position + 1]) / ahead
+        after = (cumulative[row, position + 1 + periods] - cumulative[row, position + 1]) / periods
         targets[index] = np.log1p(after) - np.log1p(before)
-    return targets
+        observed[index] = periods
+    return targets, observed
 
 
 def head_features(embeddings: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -85,27 +109,57 @@ def _pipeline() -> Pipeline:
     return make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS))
 
 
-def fit_demand_head(features: np.ndarray, targets: np.ndarray, order: np.ndarray) -> HeadFit:
+def fit_demand_head(
+    features: np.ndarray,
+    targets: np.ndarray,
+    order: np.ndarray,
+    *,
+    observed: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    ahead: int = DEFAULT_AHEAD,
+) -> HeadFit:
     """Fit the head on the texts with a target; predict every text (out of fold for the trained ones).
 
     ``order`` sorts texts by time so that folds are contiguous periods. With fewer than
     ``MIN_TRAINING_TEXTS`` texts there is nothing to learn from and every prediction is 0.
+
+    ``observed`` (periods each target covers, from ``partial_demand_change_targets``) marks the targets of
+    the latest texts, whose future is only partly known, as partial: they train with weight
+    ``observed / ahead``, which lets the head learn the newest wording as soon as its first consequences show,
+    and each is predicted by a head fitted without the texts of its own ``groups`` entry (its product), so its
+    own partial outcome never leaks into its prediction.
     """
-    known = np.flatnonzero(np.isfinite(targets))
+    finite = np.isfinite(targets)
+    covered = np.full(len(targets), ahead) if observed is None else np.asarray(observed)
+    partial = finite & (covered < ahead)
+    weights = np.where(partial, covered / ahead, 1.0)
+    known = np.flatnonzero(finite & ~partial)
+    recent = np.flatnonzero(partial)
     predictions = np.zeros(len(targets))
     if len(known) < MIN_TRAINING_TEXTS:
         return HeadFit(predictions=predictions, trained_on=len(known), out_of_fold_r2=float("nan"), pipeline=None)
+
+    def fitted(rows: np.ndarray) -> Pipeline:
+        return _pipeline().fit(features[rows], targets[rows], ridgecv__sample_weight=weights[rows])
+
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     known = known[np.argsort(rank[known], kind="stable")]
     out_of_fold = np.zeros(len(known))
     for train, test in KFold(n_splits=FOLDS, shuffle=False).split(known):
-        model = _pipeline().fit(features[known[train]], targets[known[train]])
-        out_of_fold[test] = model.predict(features[known[test]])
-    pipeline = _pipeline().fit(features[known], targets[known])
+        out_of_fold[test] = fitted(np.concatenate([known[train], recent])).predict(features[known[test]])
+    pipeline = fitted(np.concatenate([known, recent]))
     predictions = pipeline.predict(features)
     predictions[known] = out_of_fold
+    if len(recent):
+        owners = np.zeros(len(targets), dtype=object) if groups is None else np.asarray(groups, dtype=object)
+        for owner in pd.unique(owners[recent]):
+            own = recent[owners[recent] == owner]
+            others = recent[owners[recent] != owner]
+            predictions[own] = fitted(np.concatenate([known, others])).predict(features[own])
     residual = np.sum((targets[known] - out_of_fold) ** 2)
     spread = np.sum((targets[known] - targets[known].mean()) ** 2)
     r2 = 1.0 - residual / spread if spread > 0 else float("nan")
-    return HeadFit(predictions=predictions, trained_on=len(known), out_of_fold_r2=float(r2), pipeline=pipeline)
+    return HeadFit(
+        predictions=predictions, trained_on=len(known) + len(recent), out_of_fold_r2=float(r2), pipeline=pipeline
+    )

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 
 from nlp.signals.features import text_features
-from nlp.signals.head import MIN_TRAINING_TEXTS, demand_change_targets, fit_demand_head
+from nlp.signals.head import (
+    MIN_TRAINING_TEXTS,
+    demand_change_targets,
+    fit_demand_head,
+    partial_demand_change_targets,
+)
 from nlp.signals.matching import match_products
 
 
@@ -26,6 +31,44 @@ def test_demand_change_target_is_log_ratio_of_the_days_after_to_the_days_before(
     assert targets[1] == 0.0
     assert np.isnan(targets[2])  # before the history
     assert np.isnan(targets[3])  # item without history
+
+
+def test_partial_targets_cover_the_periods_the_history_already_holds_after_the_latest_texts():
+    history = daily("A", [1, 1, 1, 1, 3, 3, 3, 3])
+    dates = pd.Series(pd.to_datetime(["2026-01-02", "2026-01-04", "2026-01-07", "2026-01-08"]))
+    first, observed = partial_demand_change_targets(history, pd.Series(["A"] * 4), dates, ahead=3, past=2, min_ahead=2)
+    assert observed.tolist() == [3, 3, 0, 0]  # the 7th has one day after it (fewer than 2), the 8th none
+    assert first[0] == np.log1p(5 / 3) - np.log1p(1.0)
+    assert first[1] == np.log1p(3.0) - np.log1p(1.0)
+    assert np.isnan(first[2:]).all()
+    targets, observed = partial_demand_change_targets(
+        history, pd.Series(["A"] * 4), dates, ahead=7, past=2, min_ahead=1
+    )
+    assert observed.tolist() == [6, 4, 1, 0]
+    assert targets[1] == np.log1p(3.0) - np.log1p(1.0)  # days 5-8, all the history holds of the 7 after
+    assert targets[2] == 0.0
+    full = demand_change_targets(history, pd.Series(["A"] * 4), dates, ahead=3, past=2)
+    assert np.isnan(full[2:]).all() and full[:2].tolist() == first[:2].tolist()
+
+
+def test_head_learns_new_wording_from_partial_outcomes_of_other_products_only():
+    rng = np.random.default_rng(1)
+    old = rng.normal(size=(200, 2))
+    features = np.vstack([np.hstack([old, np.zeros((200, 1))]), np.zeros((20, 3))])
+    features[200:, 2] = rng.choice([-1.0, 1.0], size=20)  # a wording only the latest texts use
+    targets = np.concatenate([old @ np.array([1.0, -0.5]), -1.5 * features[200:, 2]])
+    observed = np.array([7] * 200 + [3] * 20)
+    groups = np.array(["old"] * 200 + [f"P{index // 2}" for index in range(20)], dtype=object)
+    fit = fit_demand_head(features, targets, np.arange(220), observed=observed, groups=groups)
+    assert fit.trained_on == 220
+    assert np.corrcoef(fit.predictions[200:], targets[200:])[0, 1] > 0.99
+    without = fit_demand_head(features, np.where(observed < 7, np.nan, targets), np.arange(220))
+    assert np.abs(without.predictions[200:]).max() < 0.05  # the full-window head knows nothing of the new wording
+    moved = targets.copy()
+    moved[200:202] = 5.0  # P0's own outcome changes: its prediction does not, the others' do
+    again = fit_demand_head(features, moved, np.arange(220), observed=observed, groups=groups)
+    assert again.predictions[200:202].tolist() == fit.predictions[200:202].tolist()
+    assert not np.allclose(again.predictions[202:], fit.predictions[202:])
 
 
 def test_head_learns_a_relation_and_predicts_out_of_fold():
