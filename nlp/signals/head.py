@@ -6,9 +6,10 @@ log1p(mean demand over t-past+1..t)``: what the texts mean for demand is learned
 assumed from their words. Predictions for texts the head was trained on are made out of fold
 (contiguous time blocks), so that a forecaster trained on them sees honest values.
 
-The latest texts, whose ``ahead`` periods are not all in the history yet, train on the periods that are
-(``partial_demand_change_targets``), with less weight: customers' newest wording is learned from as soon
-as its first consequences show in other products' demand, instead of only ``ahead`` periods later.
+The latest texts, whose ``ahead`` periods are not all in the history yet, have partial targets over the
+periods that are (``partial_demand_change_targets``). They correct the head's predictions for the texts
+most like them of other products: customers' newest wording is learned from as soon as its first
+consequences show in other products' demand, instead of only ``ahead`` periods later.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ DEFAULT_AHEAD = 7
 DEFAULT_PAST = 28
 MIN_TRAINING_TEXTS = 30
 MIN_AHEAD = 1
+NEIGHBOURS = 8
+NEIGHBOUR_SHRINK = 0.5
 FOLDS = 5
 ALPHAS = np.logspace(-1, 5, 13)
 
@@ -123,43 +126,69 @@ def fit_demand_head(
     ``order`` sorts texts by time so that folds are contiguous periods. With fewer than
     ``MIN_TRAINING_TEXTS`` texts there is nothing to learn from and every prediction is 0.
 
-    ``observed`` (periods each target covers, from ``partial_demand_change_targets``) marks the targets of
-    the latest texts, whose future is only partly known, as partial: they train with weight
-    ``observed / ahead``, which lets the head learn the newest wording as soon as its first consequences show,
-    and each is predicted by a head fitted without the texts of its own ``groups`` entry (its product), so its
-    own partial outcome never leaks into its prediction.
+    ``observed`` (periods each target covers, from ``partial_demand_change_targets``) marks targets that cover
+    fewer than ``ahead`` periods as partial: the latest texts, whose future is only partly known. The head is
+    fitted on full targets only; then every text without one is corrected by ``_neighbour_correction``: by how
+    far the partial outcomes of the most similar latest texts of *other* ``groups`` (products) are from the
+    head's predictions for them. New wording is learned from as soon as its first consequences show, and a
+    text's own partial outcome never enters its prediction.
     """
     finite = np.isfinite(targets)
     covered = np.full(len(targets), ahead) if observed is None else np.asarray(observed)
     partial = finite & (covered < ahead)
-    weights = np.where(partial, covered / ahead, 1.0)
     known = np.flatnonzero(finite & ~partial)
-    recent = np.flatnonzero(partial)
     predictions = np.zeros(len(targets))
     if len(known) < MIN_TRAINING_TEXTS:
         return HeadFit(predictions=predictions, trained_on=len(known), out_of_fold_r2=float("nan"), pipeline=None)
-
-    def fitted(rows: np.ndarray) -> Pipeline:
-        return _pipeline().fit(features[rows], targets[rows], ridgecv__sample_weight=weights[rows])
-
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     known = known[np.argsort(rank[known], kind="stable")]
     out_of_fold = np.zeros(len(known))
     for train, test in KFold(n_splits=FOLDS, shuffle=False).split(known):
-        out_of_fold[test] = fitted(np.concatenate([known[train], recent])).predict(features[known[test]])
-    pipeline = fitted(np.concatenate([known, recent]))
+        model = _pipeline().fit(features[known[train]], targets[known[train]])
+        out_of_fold[test] = model.predict(features[known[test]])
+    pipeline = _pipeline().fit(features[known], targets[known])
     predictions = pipeline.predict(features)
     predictions[known] = out_of_fold
-    if len(recent):
+    if partial.any():
         owners = np.zeros(len(targets), dtype=object) if groups is None else np.asarray(groups, dtype=object)
-        for owner in pd.unique(owners[recent]):
-            own = recent[owners[recent] == owner]
-            others = recent[owners[recent] != owner]
-            predictions[own] = fitted(np.concatenate([known, others])).predict(features[own])
+        predictions = _neighbour_correction(
+            features,
+            predictions,
+            residuals=np.where(partial, targets - predictions, 0.0),
+            weights=np.where(partial, covered / ahead, 0.0),
+            owners=owners,
+            pending=np.flatnonzero(~finite | partial),
+        )
     residual = np.sum((targets[known] - out_of_fold) ** 2)
     spread = np.sum((targets[known] - targets[known].mean()) ** 2)
     r2 = 1.0 - residual / spread if spread > 0 else float("nan")
-    return HeadFit(
-        predictions=predictions, trained_on=len(known) + len(recent), out_of_fold_r2=float(r2), pipeline=pipeline
-    )
+    return HeadFit(predictions=predictions, trained_on=len(known), out_of_fold_r2=float(r2), pipeline=pipeline)
+
+
+def _neighbour_correction(
+    features: np.ndarray,
+    predictions: np.ndarray,
+    *,
+    residuals: np.ndarray,
+    weights: np.ndarray,
+    owners: np.ndarray,
+    pending: np.ndarray,
+) -> np.ndarray:
+    """Add to each ``pending`` prediction the weighted mean residual of its ``NEIGHBOURS`` most similar texts
+    (cosine similarity of standardised features) among those with a positive weight and another owner,
+    shrunk toward zero by ``NEIGHBOUR_SHRINK`` (a few weak neighbours move it little)."""
+    scaled = (features - features.mean(axis=0)) / np.maximum(features.std(axis=0), 1e-12)
+    unit = scaled / np.maximum(np.linalg.norm(scaled, axis=1, keepdims=True), 1e-12)
+    sources = np.flatnonzero(weights > 0)
+    corrected = predictions.copy()
+    for row in pending:
+        candidates = sources[owners[sources] != owners[row]]
+        if not len(candidates):
+            continue
+        similarity = unit[candidates] @ unit[row]
+        nearest = np.argsort(-similarity, kind="stable")[:NEIGHBOURS]
+        weight = np.maximum(similarity[nearest], 0.0) * weights[candidates[nearest]]
+        if weight.sum() > 0:
+            corrected[row] += float(weight @ residuals[candidates[nearest]]) / (weight.sum() + NEIGHBOUR_SHRINK)
+    return corrected
