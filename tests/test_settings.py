@@ -44,36 +44,22 @@ def test_bad_settings_fail_clearly(env, message):
 
 
 def test_embedded_default_without_variables():
-    environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import backoffice.settings as s; print(s.DATABASES['default']['ENGINE'], s.DEBUG, "
-            "s.CELERY_TASK_ALWAYS_EAGER)",
-        ],
-        cwd=ROOT,
-        env={k: v for k, v in environment.items() if k not in {"SECRET_KEY", "DEBUG"}},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = _python_with_settings(
+        "import backoffice.settings as s; print(s.DATABASES['default']['ENGINE'], s.DEBUG, s.CELERY_TASK_ALWAYS_EAGER)",
+        unset={"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG"},
     )
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True", "True"]
 
 
 def test_production_settings_are_hardened():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import backoffice.settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
-            "s.SECURE_CONTENT_TYPE_NOSNIFF, s.X_FRAME_OPTIONS, s.ALLOWED_HOSTS)",
-        ],
-        cwd=ROOT,
-        env=os.environ | {"DEBUG": "0", "SECRET_KEY": "x" * 50, "SECURE_COOKIES": "1", "ALLOWED_HOSTS": "shop.example"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = _python_with_settings(
+        "import backoffice.settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+        "s.SECURE_CONTENT_TYPE_NOSNIFF, s.X_FRAME_OPTIONS, s.ALLOWED_HOSTS)",
+        unset=set(),
+        DEBUG="0",
+        SECRET_KEY="x" * 50,
+        SECURE_COOKIES="1",
+        ALLOWED_HOSTS="shop.example",
     )
     assert result.stdout.strip() == "True True True DENY ['shop.example']"
 
