@@ -95,14 +95,18 @@ def extracted_signals(history_csv: Path, texts_csv: Path, model_dir: Path) -> pd
     return pd.read_csv(signals_csv, dtype={"text_id": str, "item_id": str}, parse_dates=["date"])
 
 
-def signal_correlation(scenario: Scenario, signals: pd.DataFrame) -> float:
-    """Correlation of the learned signal with the demand change that followed, over the texts whose whole target
-    window is after the origin (the last days; the head may learn from the partial outcomes of other products'
-    texts there, never from their own); NaN when the command has no learned signal."""
+def realised_changes(scenario: Scenario, signals: pd.DataFrame) -> np.ndarray:
+    """Per text, the demand change that really followed it: the head's own target on history plus actuals."""
+    whole = pd.concat([scenario.history, scenario.future])
+    return demand_change_targets(whole, signals["item_id"], signals["date"])
+
+
+def signal_correlation(scenario: Scenario, signals: pd.DataFrame, realised: np.ndarray) -> float:
+    """Correlation of the learned signal with the demand change that followed (``realised``), over the texts whose
+    whole target window is after the origin (the last days; the head may learn from the partial outcomes of other
+    products' texts there, never from their own); NaN when the command has no learned signal."""
     if LEARNED_SIGNAL not in signals.columns:
         return float("nan")
-    whole = pd.concat([scenario.history, scenario.future])
-    realised = demand_change_targets(whole, signals["item_id"], signals["date"])
     seen = demand_change_targets(scenario.history, signals["item_id"], signals["date"])
     unseen = np.isnan(seen) & np.isfinite(realised)
     if unseen.sum() < 3:
@@ -110,13 +114,11 @@ def signal_correlation(scenario: Scenario, signals: pd.DataFrame) -> float:
     return float(np.corrcoef(signals[LEARNED_SIGNAL].to_numpy()[unseen], realised[unseen])[0, 1])
 
 
-def perfect_signal_wrmsse(scenario: Scenario, signals: pd.DataFrame) -> float:
+def perfect_signal_wrmsse(scenario: Scenario, signals: pd.DataFrame, realised: np.ndarray) -> float:
     """The forecast with texts when every text's learned signal is replaced by the demand change that really
-    followed it (computed on history plus actuals): how much a perfect head would be worth to the forecaster."""
+    followed it (``realised``): how much a perfect head would be worth to the forecaster."""
     if LEARNED_SIGNAL not in signals.columns:
         return float("nan")
-    whole = pd.concat([scenario.history, scenario.future])
-    realised = demand_change_targets(whole, signals["item_id"], signals["date"])
     perfect = signals.assign(**{LEARNED_SIGNAL: np.nan_to_num(realised)})
     frame = text_features(perfect, scenario.history).frame
     forecasts = forecast(scenario.history, horizon=HORIZON, freq="D", text_features=frame).forecasts
@@ -154,8 +156,9 @@ def run(
             str(max_seconds),
         )
     signals = extracted_signals(history_csv, texts_csv, model_dir)
-    correlation = signal_correlation(scenario, signals)
-    perfect = perfect_signal_wrmsse(scenario, signals)
+    realised = realised_changes(scenario, signals)
+    correlation = signal_correlation(scenario, signals, realised)
+    perfect = perfect_signal_wrmsse(scenario, signals, realised)
     results = []
     for with_texts in (False, True):
         if use_command:
