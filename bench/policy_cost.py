@@ -21,7 +21,8 @@ replayed with ``forecasting.policy.replay.simulate`` on the test demand:
 
 Target per dataset: ours closes at least half of the gap between the better of seed/textbook and hindsight.
 ``--back N`` holds out the window N periods earlier (``bench.datasets.earlier_window``), to see whether a change
-helps on windows it was not made on.
+helps on windows it was not made on. ``--worst N`` also prints, per dataset, the N items whose replayed cost
+exceeds their hindsight bound most, with their recent and held-out demand: where the rest of the gap is.
 """
 
 from __future__ import annotations
@@ -219,7 +220,26 @@ def ours(
     return low, high, forecast_seconds, n / (time.perf_counter() - started)
 
 
-def run(split: Split, *, paths: int, recent: bool, seed: int = 0) -> dict[str, object]:
+def worst_items(
+    item_ids: np.ndarray, train: np.ndarray, test: np.ndarray, ours_cost: np.ndarray, bound: np.ndarray, count: int
+) -> pd.DataFrame:
+    """The ``count`` items whose cost under our policy exceeds the hindsight bound most, and their demand."""
+    frame = pd.DataFrame(
+        {
+            "item_id": item_ids,
+            "mean_last_13": train[:, -13:].mean(axis=1),
+            "mean_last_4": train[:, -4:].mean(axis=1),
+            "mean_held_out": test.mean(axis=1),
+            "ours": ours_cost,
+            "hindsight": bound,
+            "excess": ours_cost - bound,
+        }
+    )
+    frame["share_of_gap"] = frame["excess"] / max(float(frame["excess"].sum()), 1e-12)
+    return frame.sort_values("excess", ascending=False, kind="stable").head(count).reset_index(drop=True)
+
+
+def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0) -> dict[str, object]:
     train_frame = split.train.pivot(index="item_id", columns="date", values="quantity").sort_index()
     test_frame = split.test.pivot(index="item_id", columns="date", values="quantity").reindex(train_frame.index)
     item_ids = train_frame.index.to_numpy()
@@ -270,6 +290,7 @@ def run(split: Split, *, paths: int, recent: bool, seed: int = 0) -> dict[str, o
         "forecast_seconds": forecast_seconds,
         "grid_missed_items": int((bound < bound_grid - 1e-6).sum()),
         "grid_missed_cost": float((bound_grid - bound).sum()),
+        "worst": worst_items(item_ids, train, test, results["ours"]["cost"][:, 0], bound, worst) if worst else None,
     }
 
 
@@ -289,13 +310,19 @@ def main() -> None:
         action="store_true",
         help="Plan ours on the recent-demand forecast (recent_demand_forecast) instead of the engine's.",
     )
+    parser.add_argument(
+        "--worst", type=int, default=0, help="Also print the N items with the most cost above their hindsight bound."
+    )
     arguments = parser.parse_args()
     rows = []
     for name in arguments.datasets.split(","):
         started = time.perf_counter()
         split = earlier_window(LOADERS[name](), arguments.back)
-        rows.append(run(split, paths=arguments.paths, recent=arguments.recent, seed=arguments.seed))
+        rows.append(
+            run(split, paths=arguments.paths, recent=arguments.recent, seed=arguments.seed, worst=arguments.worst)
+        )
         print(f"{name}: done in {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
+    worst_frames = [row.pop("worst") for row in rows]
     table = pd.DataFrame(rows)
     shown = pd.DataFrame(
         {
@@ -327,6 +354,10 @@ def main() -> None:
         "hindsight search alone missed a better static policy found among the compared ones on "
         f"{table['grid_missed_items'].tolist()} items (cost {[round(x) for x in table['grid_missed_cost']]})"
     )
+    for dataset, worst in zip(table["dataset"], worst_frames, strict=True):
+        if isinstance(worst, pd.DataFrame):
+            print(f"\n{dataset}: the items furthest above their hindsight bound (cost; mean demand per period)")
+            print(worst.to_string(index=False, float_format=lambda value: f"{value:,.2f}"))
 
 
 if __name__ == "__main__":
