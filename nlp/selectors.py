@@ -13,7 +13,7 @@ from inventory.models import Merchant, Product
 from inventory.selectors import demand_frame_for_merchant
 from nlp.models import SignalStatus, TextSignal
 from nlp.signals.features import LEARNED_SIGNAL, TextFeatures, text_features
-from nlp.signals.head import fit_demand_head, head_features, partial_demand_change_targets
+from nlp.signals.head import fit_head_on_history, head_features
 from nlp.signals.labels import SIGNAL_NAMES
 
 USABLE = (SignalStatus.SCORED, SignalStatus.TRUNCATED)
@@ -128,14 +128,7 @@ def text_signal_table_for_merchant(
     )
     scores = np.array([[float(row.scores.get(name, 0.0)) for name in SIGNAL_NAMES] for row in signals])
     embeddings = np.vstack([np.frombuffer(bytes(row.embedding or b""), dtype=np.float32) for row in signals])
-    targets, observed = partial_demand_change_targets(demand, table["item_id"], table["date"])
-    fit = fit_demand_head(
-        head_features(embeddings, scores),
-        targets,
-        np.argsort(table["date"].to_numpy()),
-        observed=observed,
-        groups=table["item_id"].to_numpy(),
-    )
+    fit = fit_head_on_history(head_features(embeddings, scores), demand, table["item_id"], table["date"])
     table[LEARNED_SIGNAL] = fit.predictions
     return table
 

@@ -19,10 +19,9 @@ from nlp.signals.head import (
     DEFAULT_AHEAD,
     DEFAULT_PAST,
     demand_panel,
-    fit_demand_head,
+    fit_head_on_history,
     grid_positions,
     head_features,
-    partial_demand_change_targets,
 )
 from nlp.signals.loading import LanguageModel
 from nlp.signals.scoring import TextScores, score_texts
@@ -134,18 +133,14 @@ def extract_signals(
         unknown = ~data["item_id"].isin(known_items).to_numpy()
         status[unknown & (status == Status.SCORED)] = Status.UNKNOWN_ITEM
         usable = np.isin(status, [Status.SCORED, Status.TRUNCATED])
-        targets, observed = partial_demand_change_targets(
-            history, data["item_id"], data["date"], ahead=ahead, past=past
-        )
-        targets[~usable] = np.nan
-        order = np.argsort(data["date"].to_numpy(), kind="stable")
-        fit = fit_demand_head(
+        fit = fit_head_on_history(
             head_features(scored.embeddings, scored.scores),
-            targets,
-            order,
-            observed=observed,
-            groups=data["item_id"].to_numpy(),
+            history,
+            data["item_id"],
+            data["date"],
+            usable=usable,
             ahead=ahead,
+            past=past,
         )
         signals[LEARNED_SIGNAL] = np.where(usable, fit.predictions, 0.0)
         trained_on, r2 = fit.trained_on, fit.out_of_fold_r2

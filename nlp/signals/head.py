@@ -166,6 +166,33 @@ def fit_demand_head(
     return HeadFit(predictions=predictions, trained_on=len(known), out_of_fold_r2=float(r2), pipeline=pipeline)
 
 
+def fit_head_on_history(
+    features: np.ndarray,
+    history: pd.DataFrame,
+    item_ids: pd.Series,
+    dates: pd.Series,
+    *,
+    usable: np.ndarray | None = None,
+    ahead: int = DEFAULT_AHEAD,
+    past: int = DEFAULT_PAST,
+) -> HeadFit:
+    """The head for texts about ``item_ids`` written on ``dates``, trained on the demand that followed them in
+    ``history``: targets from ``partial_demand_change_targets`` (partial for the latest texts), folds in date
+    order, and the texts' products as the groups whose own partial outcomes never enter their predictions.
+    Texts where ``usable`` is False are left out of training."""
+    targets, observed = partial_demand_change_targets(history, item_ids, dates, ahead=ahead, past=past)
+    if usable is not None:
+        targets[~usable] = np.nan
+    return fit_demand_head(
+        features,
+        targets,
+        np.argsort(pd.to_datetime(dates).to_numpy(), kind="stable"),
+        observed=observed,
+        groups=item_ids.astype(str).to_numpy(),
+        ahead=ahead,
+    )
+
+
 def _neighbour_correction(
     features: np.ndarray,
     predictions: np.ndarray,
