@@ -40,10 +40,11 @@ MAX_AVERAGE = 3
 
 
 def method_forecasts(split: Split, items: list[str]) -> dict[str, np.ndarray]:
-    """Each candidate method alone, as the engine runs it; methods the engine drops for this data are skipped."""
+    """Each candidate method alone, as the engine runs it at the origin (no backtest folds: with one method there is
+    nothing to select, and the mean does not depend on them); methods the engine drops for this data are skipped."""
     found = {}
     for method in ALL_METHODS:
-        config = EngineConfig(methods=(method,))
+        config = EngineConfig(methods=(method,), folds=0)
         try:
             result = forecast(
                 split.train, horizon=split.horizon, freq=split.freq, features=split.features, config=config
