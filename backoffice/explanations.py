@@ -67,6 +67,10 @@ ORDER_ROUNDED_WAITING_CHEAPER = gettext_noop(
     "waiting for the next review would cost %(less)s less in expectation (a static policy)."
 )
 OUTLOOK = gettext_noop("Expected over the next %(horizon)s periods: cost %(cost)s, fill rate %(fill_rate)s%%.")
+LEVELS_FOLLOW = gettext_noop(
+    "Both levels follow the forecast over each review's cover period: from %(low)sx to %(high)sx these over the "
+    "next %(horizon)s periods, highest at the review in period %(period)s."
+)
 BUDGET_TOTAL = gettext_noop(
     "Budget: cut from %(before)s to %(after)s units to fit the total budget of %(budget)s; this line saves "
     "%(ratio)s of expected cost per %(per)s spent, the least among the lines still ordered."
@@ -103,6 +107,7 @@ _BRANCHES = (
             False,
         ),
         ((OUTLOOK,), False),
+        ((LEVELS_FOLLOW,), True),
     ),
 )
 # Budget notes follow the rest, one per budget that cut the line.

@@ -17,7 +17,10 @@ replayed with ``forecasting.policy.replay.simulate`` on the test demand:
 - ours: ``forecasting.policy`` as the product and ``plan_csv`` run it (``policy_forecast``: the forecasting engine,
   drivers included, and the persistence of its backtest errors -> quantile-function demand paths with correlated
   periods -> expected-cost search over (s, S) from the same starting stock, over the test window as planning
-  horizon). ``--recent`` plans on the recent-demand forecast instead (``recent_demand_forecast``), for comparison.
+  horizon, with both levels following the forecast: at each review they are scaled by the forecast demand over that
+  review's cover period relative to the first one, ``level_profile``). Everything ours uses is known at the origin
+  (the drivers' future values are a plan, such as a promotion calendar). ``--recent`` plans on the recent-demand
+  forecast instead (``recent_demand_forecast``), for comparison.
 
 Target per dataset: ours closes at least half of the gap between the better of seed/textbook and hindsight.
 ``--back N`` holds out the window N periods earlier (``bench.datasets.earlier_window``), to see whether a change
@@ -42,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.datasets import LOADERS, Split, earlier_window
 from forecasting.policy.demand import RECENT_PERIODS, policy_forecast, recent_demand_forecast
 from forecasting.policy.distribution import demand_model
-from forecasting.policy.optimise import PlanningInputs, textbook_levels
+from forecasting.policy.optimise import PlanningInputs, phased_levels, textbook_levels
 from forecasting.policy.plan import choose_policies
 from forecasting.policy.replay import seed_rule_levels, simulate
 
@@ -180,7 +183,8 @@ def hindsight(
 def ours(
     split: Split, economics: Economics, *, paths: int, recent: bool = False, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """(s, S) per item from the policy package, the forecast's seconds and the policy's SKUs per second.
+    """(s, S) per item and review ``(n, T)`` from the policy package (the levels follow the forecast, see
+    ``level_profile``), the forecast's seconds and the policy's SKUs per second.
 
     The forecast and its error correlation come from ``policy_forecast`` (the product's path), or from
     ``recent_demand_forecast`` with ``recent=True``. The SKU rate covers everything after the forecast:
@@ -216,8 +220,8 @@ def ours(
         paths=paths,
         seed=seed,
     )
-    low, high = chosen.reorder_point, chosen.order_up_to
-    return low, high, forecast_seconds, n / (time.perf_counter() - started)
+    low, high = phased_levels(chosen.reorder_point[:, None], chosen.order_up_to[:, None], chosen.level_profile)
+    return low[:, 0], high[:, 0], forecast_seconds, n / (time.perf_counter() - started)
 
 
 def worst_items(
@@ -263,11 +267,11 @@ def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0
     results: dict[str, dict[str, np.ndarray]] = {
         "seed": replay_many(test, seed_high[:, None, :], seed_high[:, None, :], economics),
         "textbook": replay_many(test, text_low[:, None, None], text_high[:, None, None], economics),
-        "ours": replay_many(test, our_low[:, None, None], our_high[:, None, None], economics),
+        "ours": replay_many(test, our_low[:, None, :], our_high[:, None, :], economics),
     }
     bound_grid, _, _ = hindsight(test, economics, [])
     bound_started, _, _ = hindsight(
-        test, economics, [(text_low, text_high), (our_low, our_high), (seed_high[:, 0], seed_high[:, 0])]
+        test, economics, [(text_low, text_high), (our_low[:, 0], our_high[:, 0]), (seed_high[:, 0], seed_high[:, 0])]
     )
     bound = np.minimum(bound_grid, bound_started)
     costs = {name: float(result["cost"].sum()) for name, result in results.items()}

@@ -2,15 +2,19 @@
 
 Every candidate (s, S) of an item is replayed with the rules of ``replay.simulate`` on the same sampled demand and
 lead-time paths (common random numbers), starting from the item's current stock and pipeline, over the planning
-horizon. The search is a grid built from the cover-period demand quantiles (including the newsvendor critical
-fractile) and lot sizes around the EOQ, or every integer pair when that is small, followed by a pattern search on
-integers around the best point. A service floor is a constraint on the simulated fill rate; when no candidate meets
-it the candidate with the best fill rate wins. Pure numpy; no Django.
+horizon. With a ``level_profile`` the candidate is the (s, S) of the first review, and later reviews scale both
+levels with the forecast demand over their own cover period (a promotion or a seasonal peak later in the horizon
+raises the levels of the reviews that must cover it, instead of today's order). The search is a grid built from
+the cover-period demand quantiles (including the newsvendor critical fractile) and lot sizes around the EOQ, or
+every integer pair when that is small, followed by a pattern search on integers around the best point. A service
+floor is a constraint on the simulated fill rate; when no candidate meets it the candidate with the best fill rate
+wins. Pure numpy; no Django.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +30,8 @@ NEVER = -1.0
 
 @dataclass(frozen=True)
 class PlanningInputs:
-    """Per-item arrays ``(n,)`` (``pipeline`` is ``(n, J)``: units arriving at the start of periods 0..J-1)."""
+    """Per-item arrays ``(n,)`` (``pipeline`` is ``(n, J)``: units arriving at the start of periods 0..J-1;
+    ``level_profile``, when given, is ``(n, H)``: the factor on (s, S) at each review, see ``level_profile``)."""
 
     lead_time: np.ndarray
     review_period: np.ndarray
@@ -38,9 +43,46 @@ class PlanningInputs:
     on_hand: np.ndarray
     pipeline: np.ndarray
     service_floor: np.ndarray
+    level_profile: np.ndarray | None = None
 
     def take(self, index: np.ndarray | slice) -> PlanningInputs:
-        return PlanningInputs(**{name: getattr(self, name)[index] for name in self.__dataclass_fields__})
+        taken: dict[str, Any] = {
+            name: None if getattr(self, name) is None else getattr(self, name)[index]
+            for name in self.__dataclass_fields__
+        }
+        return PlanningInputs(**taken)
+
+
+def level_profile(mean: np.ndarray, cover: np.ndarray, periods: int) -> np.ndarray:
+    """How the levels follow the forecast: per item and review t, ``(n, periods)``, the forecast demand over the
+    cover period that starts at t divided by that of the first review (1 when the first is 0).
+
+    ``mean`` is the forecast mean per period ``(n, H)``; beyond the horizon its last period repeats. A promotion
+    in five weeks then raises the levels of the reviews whose cover period holds it, not today's order.
+    """
+    mean = np.maximum(np.asarray(mean, dtype=float), 0.0)
+    n = mean.shape[0]
+    cover = np.asarray(cover, dtype=np.int64)
+    extended = np.concatenate([mean, np.repeat(mean[:, -1:], periods + int(cover.max(initial=0)), axis=1)], axis=1)
+    cumulative = np.concatenate([np.zeros((n, 1)), np.cumsum(extended, axis=1)], axis=1)
+    reviews = np.arange(periods)[None, :]
+    totals = np.take_along_axis(cumulative, reviews + cover[:, None], axis=1) - cumulative[:, :periods]
+    first = totals[:, :1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(first > 0, totals / first, 1.0)
+
+
+def phased_levels(low: np.ndarray, high: np.ndarray, profile: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(s, S) ``(n, C)`` at every review: ``(n, C, T)`` scaled by ``profile (n, T)`` and rounded to whole units
+    (S stays above s), or ``(n, C, 1)`` when there is no profile. Never ordering (s = -1) stays so."""
+    low, high = np.asarray(low, dtype=float)[:, :, None], np.asarray(high, dtype=float)[:, :, None]
+    if profile is None:
+        return low, high
+    ratio = profile[:, None, :]
+    never = low < 0
+    low_t = np.where(never, low, np.round(low * ratio))
+    high_t = np.where(never, high, np.maximum(np.round(high * ratio), low_t + 1))
+    return low_t, high_t
 
 
 @dataclass(frozen=True)
@@ -57,6 +99,7 @@ class OptimisedPolicy:
     expected_fill_rate: np.ndarray
     expected_cost_without_order: np.ndarray
     floor_met: np.ndarray
+    level_profile: np.ndarray
 
 
 def critical_fractile(holding_cost: float, shortage_cost: float) -> float:
@@ -161,10 +204,11 @@ def _evaluate(
     paths: np.ndarray, leads: np.ndarray, inputs: PlanningInputs, low: np.ndarray, high: np.ndarray, **options: object
 ) -> SimulationTotals:
     column = (slice(None), None, None)
+    low_t, high_t = phased_levels(low, high, inputs.level_profile)
     return simulate(
         paths[:, None, :, :],
-        low[:, :, None, None],
-        high[:, :, None, None],
+        low_t[:, :, None, :],
+        high_t[:, :, None, :],
         lead_time=leads[:, None, :, :],
         review_period=inputs.review_period[column],
         on_hand=inputs.on_hand[column],
@@ -268,6 +312,9 @@ def _optimise_chunk(
         expected_fill_rate=fill[:, 0],
         expected_cost_without_order=skipped.cost.mean(axis=2)[:, 0],
         floor_met=fill[:, 0] >= inputs.service_floor - 1e-12,
+        level_profile=(
+            inputs.level_profile if inputs.level_profile is not None else np.ones((paths.shape[0], paths.shape[2]))
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from forecasting.policy.budget import apply_budget
 from forecasting.policy.classify import ClassThresholds, abc_xyz, apply_cost_factors, service_floors
 from forecasting.policy.demand import RECENT_PERIODS, demand_matrix, error_correlation, policy_forecast
 from forecasting.policy.distribution import DemandModel, demand_model, sample_lead_times, sample_paths
-from forecasting.policy.optimise import OptimisedPolicy, PlanningInputs, cover_demand, optimise_policies
+from forecasting.policy.optimise import OptimisedPolicy, PlanningInputs, cover_demand, level_profile, optimise_policies
 
 ITEM_COLUMNS = (
     "item_id",
@@ -216,6 +216,12 @@ def _explain(row: Mapping[str, Any], horizon: int) -> str:
         else:
             action += f"; waiting for the next review would cost {-saved:.2f} less in expectation (a static policy)."
     text = f"{cover}{stock}{action} {outlook}"
+    if row["reorder_point"] >= 0 and (row["level_high"] > 1.1 or row["level_low"] < 0.9):
+        text += (
+            f" Both levels follow the forecast over each review's cover period: from {row['level_low']:.2f}x to "
+            f"{row['level_high']:.2f}x these over the next {horizon} periods, highest at the review in period "
+            f"{row['level_high_period'] + 1:.0f}."
+        )
     if row["budget_note"]:
         text += f" {row['budget_note']}"
     return text
@@ -246,7 +252,9 @@ def choose_policies(
         rng = np.random.default_rng([seed, start])
         demand = sample_paths(model.take(batch), paths=paths, rng=rng, correlation=correlation)
         leads = sample_lead_times(inputs.lead_time[batch], lead_time_std[batch], paths=paths, periods=horizon, rng=rng)
-        chosen = optimise_policies(demand, leads, inputs.take(batch))
+        taken = inputs.take(batch)
+        profile = level_profile(model.mean[batch], taken.lead_time + taken.review_period, horizon)
+        chosen = optimise_policies(demand, leads, replace(taken, level_profile=profile))
         parts.append(chosen)
         totals = cover_demand(demand, inputs.lead_time[batch] + inputs.review_period[batch])
         cycle_service[batch] = (totals <= chosen.reorder_point[:, None] + 1).mean(axis=1)
@@ -363,6 +371,9 @@ def plan(
     frame["budget_cut"] = budgeted["budget_cut"].to_numpy()
     frame["budget_note"] = budgeted["budget_note"].to_numpy()
     frame["position"] = position
+    frame["level_low"] = policy.level_profile.min(axis=1)
+    frame["level_high"] = policy.level_profile.max(axis=1)
+    frame["level_high_period"] = policy.level_profile.argmax(axis=1)
     frame["explanation"] = [_explain(row, horizon) for row in frame.to_dict("records")]
     return frame[list(PLAN_COLUMNS)].reset_index(drop=True)
 

@@ -52,6 +52,9 @@ ROW = {
     "expected_fill_rate": 0.9712,
     "order_cost": 15.0,
     "shortage_cost": 6.0,
+    "level_low": 0.8,
+    "level_high": 2.5,
+    "level_high_period": 4,
     "budget_note": (
         "Budget: cut from 990 to 600 units to fit the supplier 12 budget of 1500.00; this line saves 0.02 of expected "
         "cost per 1.00 spent, the least among the lines still ordered. Budget: cut from 600 to 300 units to fit the "
@@ -66,6 +69,7 @@ BRANCHES = {
     "above the reorder point": ROW | NO_FLOOR | {"position": 900.0, "unrounded_quantity": 0.0, "rounded_quantity": 0.0},
     "do not reorder": ROW | {"reorder_point": -1.0, "safety_stock": float("nan"), "cycle_service_level": float("nan")},
     "floor met": ROW | {"floor_met": True, "budget_note": ""},
+    "flat levels": ROW | NO_FLOOR | {"level_low": 1.0, "level_high": 1.05, "level_high_period": 0},
 }
 
 
@@ -92,6 +96,8 @@ def test_chinese_explanation_of_every_kind_of_sentence():
         "库存位置 12.5（现有 20 + 在途 0 - 已分配 7.5）处于或低于再订货点：补货至 1000，即 987.5 件，"
         "按最小起订量 10、箱规 6 向上取整为 990 件；等到下次盘点再订货，预计成本反而低 3.50（静态策略）。"
         "未来 63 个周期的预计：成本 1234.57，满足率 97.1%。"
+        "两个水平都随每次盘点覆盖期内的预测而变：在未来 63 个周期中为上述水平的 0.80 倍至 2.50 倍，"
+        "在第 5 期的盘点时最高。"
         "预算：从 990 件削减到 600 件，以符合供应商 12 的预算 1500.00；此行每花费 1.00 可节省预计成本 0.02，"
         "是仍在订货的各行中最少的。"
         "预算：从 600 件削减到 300 件，以符合总预算 750.00；此行每花费 1.00 可节省预计成本 -0.00，"

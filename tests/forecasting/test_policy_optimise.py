@@ -16,8 +16,10 @@ from forecasting.policy.distribution import (
 from forecasting.policy.optimise import (
     PlanningInputs,
     critical_fractile,
+    level_profile,
     newsvendor_level,
     optimise_policies,
+    phased_levels,
     textbook_levels,
 )
 from forecasting.policy.replay import simulate
@@ -211,3 +213,47 @@ def test_error_correlation_is_high_when_a_level_shift_persists_and_zero_when_dem
 
     assert error_correlation(_history(flat), horizon=8, freq="D", origins=1) == 0.0
     assert error_correlation(_history(shifted), horizon=8, freq="D", origins=1) == 0.9
+
+
+def test_level_profile_is_the_forecast_over_each_reviews_cover_period_relative_to_the_first():
+    # given: cover 2 periods; the horizon's last period repeats beyond it; an item forecast at 0 now stays flat
+    mean = np.array([[1.0, 1.0, 3.0, 3.0], [0.0, 0.0, 5.0, 5.0]])
+
+    # when
+    profile = level_profile(mean, np.array([2, 2]), 4)
+
+    # then: covers 1+1, 1+3, 3+3, 3+3 -> 2, 4, 6, 6
+    assert profile.tolist() == [[1.0, 2.0, 3.0, 3.0], [1.0, 1.0, 1.0, 1.0]]
+
+
+def test_phased_levels_scale_and_round_both_levels_and_keep_never_ordering():
+    low, high = phased_levels(np.array([[4.0, -1.0]]), np.array([[5.0, 1.0]]), np.array([[1.0, 1.5, 0.1]]))
+
+    assert low.tolist() == [[[4.0, 6.0, 0.0], [-1.0, -1.0, -1.0]]]
+    assert high.tolist() == [[[5.0, 8.0, 1.0], [1.0, 1.0, 1.0]]]
+    static_low, static_high = phased_levels(np.array([[4.0]]), np.array([[5.0]]), None)
+    assert static_low.tolist() == [[[4.0]]] and static_high.tolist() == [[[5.0]]]
+
+
+def test_levels_that_follow_a_known_peak_do_not_stock_for_it_today():
+    # given: known demand 2 a period with a peak of 10 in periods 4 and 5, no lead time, holding 1, shortage 3
+    demand = np.array([2.0, 2.0, 2.0, 2.0, 10.0, 10.0, 2.0, 2.0])
+    paths = np.broadcast_to(demand, (1, 20, 8)).copy()
+    leads = np.zeros((1, 20, 8), dtype=np.int64)
+    static_inputs = _inputs()
+    phased_inputs = PlanningInputs(
+        **{**static_inputs.__dict__, "level_profile": level_profile(demand[None, :], np.array([1]), 8)}
+    )
+
+    # when
+    static = optimise_policies(paths, leads, static_inputs)
+    phased = optimise_policies(paths, leads, phased_inputs)
+
+    # then: a static order-up-to level must trade the peak against holding in every other period; levels that
+    # follow the forecast order exactly each period's demand: no stock is held and nothing is lost
+    assert phased.expected_cost[0] == 0.0
+    assert phased.order_up_to[0] == 2.0
+    assert phased.order_now[0] == 2.0
+    assert phased.level_profile[0].tolist() == [1.0, 1.0, 1.0, 1.0, 5.0, 5.0, 1.0, 1.0]
+    assert (static.reorder_point[0], static.order_up_to[0], static.order_now[0]) == (3.0, 10.0, 10.0)
+    assert static.expected_cost[0] == 34.0

@@ -155,3 +155,31 @@ def test_wrong_class_cost_factors_are_named(factors, message):
             freq="W-MON",
             options=PlanOptions(horizon=12, class_cost_factors=factors),
         )
+
+
+def test_levels_follow_a_forecast_peak_and_the_explanation_says_so():
+    # given: 5 units a week, and a forecast (certain: every quantile at the mean) of 15 in weeks 5 and 6
+    history = _history({"flat": [5.0] * 30})
+    dates = pd.date_range(history["date"].max(), periods=13, freq="W-MON")[1:]
+    mean = np.array([5.0, 5.0, 5.0, 5.0, 15.0, 15.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0])
+    forecasts = pd.DataFrame({"item_id": "flat", "date": dates, "mean": mean, "p10": mean, "p50": mean, "p90": mean})
+
+    # when
+    result = plan(
+        history,
+        validate_items(_items()),
+        freq="W-MON",
+        options=PlanOptions(horizon=12),
+        forecasts=forecasts,
+        correlation=0.0,
+    )
+
+    # then: the levels are those of a flat week now (the peak is beyond this order's cover period), and every unit
+    # but the first week's is served: cover 2 weeks -> 10, 10, 10, 20, 30, 20, 10... -> up to 3x at the 5th review
+    row = result.iloc[0]
+    assert (row["reorder_point"], row["order_up_to"], row["order_quantity"]) == (9.0, 10.0, 10.0)
+    assert row["expected_cost"] == pytest.approx(50.0 + 5.0)
+    assert row["explanation"].endswith(
+        "Both levels follow the forecast over each review's cover period: from 1.00x to 3.00x these over the next "
+        "12 periods, highest at the review in period 5."
+    )
