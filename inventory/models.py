@@ -195,7 +195,8 @@ class StockMovement(models.Model):
 
 
 class SalesOrder(models.Model):
-    """An order from a sales channel. Live orders take stock once; imported history does not."""
+    """An order from a sales channel. Live orders take stock once; imported history does not. A cancelled order is
+    kept (the ledger refers to it) but is no longer demand."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="sales_orders")
     channel = models.CharField(max_length=64, default="web")
@@ -205,6 +206,10 @@ class SalesOrder(models.Model):
     is_historical = models.BooleanField(
         default=False, help_text="Imported history: counts as demand but did not move stock here."
     )
+    cancelled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Cancelled: no longer demand, and a live order's units are back in stock."
+    )
+    cancel_reason = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

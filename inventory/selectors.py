@@ -270,6 +270,11 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
 
+def _demand_lines() -> QuerySet[SalesOrderLine]:
+    """The sales lines that count as demand: those of orders not cancelled."""
+    return SalesOrderLine.objects.filter(order__cancelled_at__isnull=True)
+
+
 def demand_frame_for_merchant(
     *,
     merchant: Merchant,
@@ -278,7 +283,7 @@ def demand_frame_for_merchant(
     product_ids: list[int] | None = None,
 ) -> pd.DataFrame:
     """Daily units sold per SKU as a long ``item_id,date,quantity`` frame (the forecasting engine's input)."""
-    lines = SalesOrderLine.objects.filter(order__merchant=merchant)
+    lines = _demand_lines().filter(order__merchant=merchant)
     if product_ids is not None:
         lines = lines.filter(product_id__in=product_ids)
     # timestamp bounds (not a cast to date) let PostgreSQL use the order-time index; same days in the current zone
@@ -313,10 +318,10 @@ class LedgerMismatch:
 
 
 def product_ids_ever_sold(*, merchant: Merchant, before: datetime.date | None = None) -> set[int]:
-    """Products with at least one sale line ever, or on a day before ``before`` in the current time zone (one
-    index probe on the lines per product; with ``before``, joined to their orders): the others are new to the
+    """Products with at least one sale line of an order not cancelled, ever or on a day before ``before`` in the
+    current time zone (an index probe on the lines per product, joined to their orders): the others are new to the
     shop, or were first sold on or after ``before``."""
-    sold = SalesOrderLine.objects.filter(product=OuterRef("pk"))
+    sold = _demand_lines().filter(product=OuterRef("pk"))
     if before is not None:
         sold = sold.filter(order__ordered_at__lt=_day_start(before))
     products = Product.objects.filter(merchant=merchant).filter(Exists(sold)).order_by()
@@ -386,7 +391,8 @@ def product_cover_list_for_merchant(
     since = until - datetime.timedelta(days=RECENT_DEMAND_DAYS)
     on_order = _units_on_order_of_outer_product()
     sold = (
-        SalesOrderLine.objects.filter(product=OuterRef("pk"), order__ordered_at__gte=since, order__ordered_at__lt=until)
+        _demand_lines()
+        .filter(product=OuterRef("pk"), order__ordered_at__gte=since, order__ordered_at__lt=until)
         .values("product")
         .annotate(units=Sum("quantity"))
         .values("units")
@@ -438,7 +444,8 @@ def daily_sales_for_product(
 ) -> dict[datetime.date, int]:
     """Units of one product sold per day from ``since`` to ``until`` (days without sales are left out)."""
     rows = (
-        SalesOrderLine.objects.filter(
+        _demand_lines()
+        .filter(
             order__merchant=merchant,
             product=product,
             order__ordered_at__date__gte=since,

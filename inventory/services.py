@@ -559,6 +559,40 @@ def sales_order_record(
     return order, True
 
 
+def sales_order_cancel(*, order: SalesOrder, reason: str = "", user: Actor = None) -> tuple[SalesOrder, bool]:
+    """Cancel a sales order, exactly once: it stops counting as demand, and a live order's units go back to the
+    stock of its warehouse (one ``return`` ledger row per line).
+
+    Returns ``(order, cancelled)``: cancelling an order already cancelled returns it unchanged with
+    ``cancelled=False`` and moves no stock. Imported history (``is_historical``) never took stock, so none is
+    returned.
+    """
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise ValidationError({"reason": "A cancellation reason has at most 500 characters."})
+    with transaction.atomic():
+        locked = SalesOrder.objects.select_for_update().select_related("merchant", "warehouse").get(pk=order.pk)
+        if locked.cancelled_at is not None:
+            return locked, False
+        locked.cancelled_at = timezone.now()
+        locked.cancel_reason = reason
+        locked.save(update_fields=["cancelled_at", "cancel_reason"])
+        if not locked.is_historical:
+            lines = list(locked.lines.select_related("product").order_by("pk"))
+            _apply_stock_changes(
+                merchant=locked.merchant,
+                changes=[
+                    StockChange(line.product, locked.warehouse, line.quantity, MovementKind.RETURN) for line in lines
+                ],
+                reference=f"sales order {locked.channel}:{locked.external_id} cancelled",
+                note=reason,
+                user=user,
+                check_available=False,
+            )
+            _position_changed(merchant=locked.merchant, deltas=[(line.product_id, line.quantity) for line in lines])
+    return locked, True
+
+
 def _products_by_sku(*, merchant: Merchant, skus: Sequence[str]) -> dict[str, Product]:
     products = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=set(skus))}
     unknown = [sku for sku in skus if sku not in products]

@@ -214,8 +214,23 @@ class SalesOrderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SalesOrder
-        fields = ["id", "external_id", "channel", "warehouse", "ordered_at", "is_historical", "created_at", "lines"]
+        fields = [
+            "id",
+            "external_id",
+            "channel",
+            "warehouse",
+            "ordered_at",
+            "is_historical",
+            "cancelled_at",
+            "cancel_reason",
+            "created_at",
+            "lines",
+        ]
         read_only_fields = fields
+
+
+class SalesOrderCancelSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
 # Purchase orders

@@ -23,6 +23,7 @@ from inventory.api.serializers import (
     PurchaseOrderReceiveSerializer,
     PurchaseOrderSendSerializer,
     PurchaseOrderSerializer,
+    SalesOrderCancelSerializer,
     SalesOrderCreateSerializer,
     SalesOrderSerializer,
     StockAdjustmentSerializer,
@@ -203,11 +204,24 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     ordering_fields = ["ordered_at", "created_at", "id"]
     ordering = ["-ordered_at", "-id"]
     queryset = SalesOrder.objects.none()
-    required_roles: ClassVar[dict[str, str]] = {"create": Role.BUYER}
+    required_roles: ClassVar[dict[str, str]] = {"create": Role.BUYER, "cancel": Role.BUYER}
     conflict_actions: ClassVar[dict[str, tuple[str, ...]]] = {"create": ("409",)}
 
     def get_queryset(self) -> QuerySet[SalesOrder]:
         return selectors.sales_order_list_for_merchant(merchant=self.merchant)
+
+    @extend_schema(request=SalesOrderCancelSerializer, responses={200: SalesOrderSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel an order: it stops counting as demand for forecasts and suggestions, and a live order's units go
+        back to stock (one ``return`` ledger row per line). Cancelling again changes nothing and returns the order."""
+        order = self.get_object()
+        serializer = SalesOrderCancelSerializer(data=request.data if request.data is not None else {})
+        serializer.is_valid(raise_exception=True)
+        order, _ = services.sales_order_cancel(
+            order=order, reason=serializer.validated_data["reason"], user=request.user
+        )
+        return Response(SalesOrderSerializer(self.get_queryset().get(pk=order.pk)).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def operation() -> tuple[int, Any]:

@@ -32,6 +32,32 @@ def test_push_takes_stock_once_and_a_repeat_returns_the_first_order(shop, mug):
     assert stock_ledger_mismatches(merchant=shop.merchant) == []
 
 
+def test_cancelling_an_order_returns_its_stock_once(shop, mug):
+    client = shop.client("buyer")
+    order = client.post("/api/v1/sales-orders/", ORDER, format="json").json()
+
+    first = client.post(f"/api/v1/sales-orders/{order['id']}/cancel/", {"reason": "fraud check"}, format="json")
+    again = client.post(f"/api/v1/sales-orders/{order['id']}/cancel/", {}, format="json")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.json()["cancel_reason"] == "fraud check" and first.json()["cancelled_at"] is not None
+    assert again.json() == first.json()
+    assert _on_hand(mug) == 20
+    assert list(StockMovement.objects.filter(kind="return").values_list("quantity", flat=True)) == [3]
+    assert stock_ledger_mismatches(merchant=shop.merchant) == []
+
+
+def test_cancel_with_an_unknown_field_is_400_and_changes_nothing(shop, mug):
+    client = shop.client("buyer")
+    order = client.post("/api/v1/sales-orders/", ORDER, format="json").json()
+
+    response = client.post(f"/api/v1/sales-orders/{order['id']}/cancel/", {"why": "x"}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"why"}
+    assert (SalesOrder.objects.get().cancelled_at, _on_hand(mug)) == (None, 17)
+
+
 def test_idempotency_key_replays_the_first_response(shop, mug):
     client = shop.client("buyer")
     first = client.post("/api/v1/sales-orders/", ORDER, format="json", HTTP_IDEMPOTENCY_KEY="key-1")

@@ -222,6 +222,13 @@ CASES = [
         lambda o: {"external_id": "S-2", "lines": [{"sku": "MUG-1", "quantity": 2, "unit_price": "5.00"}]},
         [401, 400, 403, 201, 201],
     ),
+    (
+        "sales order cancel",
+        "post",
+        lambda o: f"/api/v1/sales-orders/{o['sale'].pk}/cancel/",
+        lambda o: {"reason": "customer cancelled"},
+        [401, 404, 403, 200, 200],
+    ),
     ("purchase orders list", "get", lambda o: "/api/v1/purchase-orders/", None, [401, 200, 200, 200, 200]),
     (
         "purchase orders retrieve",

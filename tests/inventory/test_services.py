@@ -144,6 +144,66 @@ def test_sales_order_takes_stock_once(merchant, product, warehouse):
     ]
 
 
+def test_cancelling_a_live_order_returns_its_units_once_and_it_stops_counting_as_demand(
+    merchant, product, warehouse, buyer
+):
+    services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=10)
+    kept, _ = services.sales_order_record(
+        merchant=merchant,
+        external_id="1001",
+        lines=[SalesLineInput("MUG-1", 2, "5.00")],
+        ordered_at=datetime.datetime(2024, 3, 1, 12, tzinfo=datetime.UTC),
+    )
+    order, _ = services.sales_order_record(
+        merchant=merchant,
+        external_id="1002",
+        lines=[SalesLineInput("MUG-1", 3, "5.00")],
+        ordered_at=datetime.datetime(2024, 3, 1, 15, tzinfo=datetime.UTC),
+    )
+
+    # when: the storefront cancels the second order, twice
+    cancelled, first = services.sales_order_cancel(order=order, reason="  customer changed their mind ", user=buyer)
+    again, second = services.sales_order_cancel(order=order, reason="again")
+
+    # then
+    assert (first, second, again.pk, again.cancel_reason) == (True, False, order.pk, "customer changed their mind")
+    assert cancelled.cancelled_at is not None and again.cancelled_at == cancelled.cancelled_at
+    assert _level(product, warehouse).on_hand == 8
+    assert list(StockMovement.objects.filter(kind="return").values_list("quantity", "balance_after", "reference")) == [
+        (3, 8, "sales order web:1002 cancelled")
+    ]
+    assert stock_ledger_mismatches(merchant=merchant) == []
+    assert demand_frame_for_merchant(merchant=merchant).to_dict("records") == [
+        {"item_id": "MUG-1", "date": pd.Timestamp("2024-03-01"), "quantity": 2.0}
+    ]
+    assert kept.cancelled_at is None
+
+
+def test_cancelling_imported_history_moves_no_stock(merchant, product, warehouse):
+    rows = pd.DataFrame(
+        {"external_id": ["h-1"], "sku": ["MUG-1"], "ordered_at": ["2024-03-01"], "quantity": ["5"], "unit_price": ["5"]}
+    )
+    services.sales_history_import(merchant=merchant, rows=rows)
+    order = SalesOrder.objects.get(external_id="h-1")
+
+    _, cancelled = services.sales_order_cancel(order=order)
+
+    assert cancelled is True
+    assert StockMovement.objects.count() == 0
+    assert demand_frame_for_merchant(merchant=merchant).empty
+
+
+def test_a_cancellation_reason_over_500_characters_is_refused_and_nothing_changes(merchant, product, warehouse):
+    services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=10)
+    order, _ = services.sales_order_record(merchant=merchant, external_id="1", lines=[SalesLineInput("MUG-1", 3, "5")])
+
+    with pytest.raises(ValidationError) as error:
+        services.sales_order_cancel(order=order, reason="x" * 501)
+
+    assert error.value.message_dict == {"reason": ["A cancellation reason has at most 500 characters."]}
+    assert (SalesOrder.objects.get().cancelled_at, _level(product, warehouse).on_hand) == (None, 7)
+
+
 def test_oversell_rejects_the_whole_order(merchant, product, warehouse):
     other = ProductFactory(merchant=merchant, sku="MUG-2")
     services.stock_adjust(merchant=merchant, product=product, warehouse=warehouse, quantity=10)
