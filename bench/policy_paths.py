@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from forecasting.policy import plan as planning  # noqa: E402
 from forecasting.policy.distribution import sample_lead_times, sample_paths  # noqa: E402
-from forecasting.policy.optimise import _evaluate, _score  # noqa: E402
+from forecasting.policy.optimise import _evaluate, _score, level_profile  # noqa: E402
 
 
 def shop(skus: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -101,7 +102,10 @@ def main() -> None:
     for paths, (frame, seconds) in chosen.items():
         low = frame["reorder_point"].to_numpy(dtype=float)
         high = np.where(low < 0, 1.0, frame["order_up_to"].to_numpy(dtype=float))
-        totals = _evaluate(demand, leads, inputs, low[:, None], high[:, None])
+        # the levels follow the forecast as the plan chose them (the profile depends on the forecast alone)
+        profile = level_profile(model.mean, inputs.lead_time + inputs.review_period, model.horizon)
+        phased = replace(inputs, level_profile=profile)
+        totals = _evaluate(demand, leads, phased, low[:, None], high[:, None])
         cost, fill, _ = _score(totals, inputs.service_floor, low[:, None])
         total = float(cost.sum())
         first = first or total
