@@ -55,12 +55,13 @@ class SalesOrderFilter(filters.FilterSet):
     channel = filters.CharFilter(max_length=64)
     external_id = filters.CharFilter(max_length=128)
     is_historical = filters.BooleanFilter()
+    cancelled = filters.BooleanFilter(field_name="cancelled_at", lookup_expr="isnull", exclude=True)
     ordered_after = UtcDateTimeFilter(field_name="ordered_at", lookup_expr="gte")
     ordered_before = UtcDateTimeFilter(field_name="ordered_at", lookup_expr="lt")
 
     class Meta:
         model = SalesOrder
-        fields = ["channel", "external_id", "is_historical", "ordered_after", "ordered_before"]
+        fields = ["channel", "external_id", "is_historical", "cancelled", "ordered_after", "ordered_before"]
 
 
 class PurchaseOrderFilter(filters.FilterSet):

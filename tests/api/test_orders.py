@@ -44,6 +44,12 @@ def test_cancelling_an_order_returns_its_stock_once(shop, mug):
     assert again.json() == first.json()
     assert _on_hand(mug) == 20
     assert list(StockMovement.objects.filter(kind="return").values_list("quantity", flat=True)) == [3]
+    client.post("/api/v1/sales-orders/", {**ORDER, "external_id": "WEB-101"}, format="json")
+    listed = {
+        flag: [row["external_id"] for row in client.get(f"/api/v1/sales-orders/?cancelled={flag}").json()["results"]]
+        for flag in ("true", "false")
+    }
+    assert listed == {"true": ["WEB-100"], "false": ["WEB-101"]}
     assert stock_ledger_mismatches(merchant=shop.merchant) == []
 
 
