@@ -147,8 +147,8 @@ class SalesOrderLineInline(admin.TabularInline):
 
 @admin.register(SalesOrder)
 class SalesOrderAdmin(ReadOnlyAdmin):
-    list_display = ("external_id", "channel", "merchant", "ordered_at", "is_historical")
-    list_filter = ("channel", "is_historical")
+    list_display = ("external_id", "channel", "merchant", "ordered_at", "is_historical", "cancelled_at")
+    list_filter = ("channel", "is_historical", ("cancelled_at", admin.EmptyFieldListFilter))
     search_fields = ("external_id",)
     inlines = [SalesOrderLineInline]
 
