@@ -86,3 +86,16 @@ def test_the_same_order_pushed_concurrently_is_recorded_once(stocked):
     assert sum(1 for o in outcomes if o[1]) == 1  # type: ignore[index]
     assert StockLevel.objects.get(product=product, warehouse=warehouse).on_hand == 8
     assert StockMovement.objects.filter(kind="sale").count() == 1
+
+
+def test_concurrent_cancellations_return_the_units_once(stocked):
+    merchant, product, warehouse = stocked
+    order, _ = services.sales_order_record(
+        merchant=merchant, external_id="web-1", lines=[SalesLineInput(product.sku, 4, "5.00")]
+    )
+
+    outcomes = _run_concurrently(lambda index: services.sales_order_cancel(order=order), 8)
+
+    assert sorted(cancelled for _, cancelled in outcomes) == [False] * 7 + [True]
+    assert StockLevel.objects.get(product=product, warehouse=warehouse).on_hand == 10
+    assert list(StockMovement.objects.filter(kind="return").values_list("quantity", "balance_after")) == [(4, 10)]
