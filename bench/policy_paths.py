@@ -98,13 +98,13 @@ def main() -> None:
     )
     print(f"{arguments.skus} SKUs, daily, horizon {horizon}; costs on {arguments.fresh} fresh paths")
     print(f"{'paths':>6} {'plan s':>8} {'expected cost':>14} {'fill rate':>10} {'cost vs first':>14}")
+    # the levels follow the forecast as the plans chose them (the profile depends on the forecast alone)
+    profile = level_profile(model.mean, inputs.lead_time + inputs.review_period, model.horizon)
+    phased = replace(inputs, level_profile=profile)
     first = None
     for paths, (frame, seconds) in chosen.items():
         low = frame["reorder_point"].to_numpy(dtype=float)
         high = np.where(low < 0, 1.0, frame["order_up_to"].to_numpy(dtype=float))
-        # the levels follow the forecast as the plan chose them (the profile depends on the forecast alone)
-        profile = level_profile(model.mean, inputs.lead_time + inputs.review_period, model.horizon)
-        phased = replace(inputs, level_profile=profile)
         totals = _evaluate(demand, leads, phased, low[:, None], high[:, None])
         cost, fill, _ = _score(totals, inputs.service_floor, low[:, None])
         total = float(cost.sum())

@@ -253,10 +253,11 @@ def choose_policies(
         demand = sample_paths(model.take(batch), paths=paths, rng=rng, correlation=correlation)
         leads = sample_lead_times(inputs.lead_time[batch], lead_time_std[batch], paths=paths, periods=horizon, rng=rng)
         taken = inputs.take(batch)
-        profile = level_profile(model.mean[batch], taken.lead_time + taken.review_period, horizon)
+        cover = taken.lead_time + taken.review_period
+        profile = level_profile(model.mean[batch], cover, horizon)
         chosen = optimise_policies(demand, leads, replace(taken, level_profile=profile))
         parts.append(chosen)
-        totals = cover_demand(demand, inputs.lead_time[batch] + inputs.review_period[batch])
+        totals = cover_demand(demand, cover)
         cycle_service[batch] = (totals <= chosen.reorder_point[:, None] + 1).mean(axis=1)
     fields = OptimisedPolicy.__dataclass_fields__
     return OptimisedPolicy(

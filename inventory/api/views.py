@@ -182,6 +182,13 @@ class StockAdjustmentApi(MerchantApi):
         return idempotent(request, self, operation)
 
 
+def _validated(serializer_class: type[BaseSerializer[Any]], request: Request) -> dict[str, Any]:
+    """The validated body of an action (an empty body is an empty object)."""
+    serializer = serializer_class(data=request.data if request.data is not None else {})
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 # Sales orders
 
 
@@ -216,11 +223,8 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         """Cancel an order: it stops counting as demand for forecasts and suggestions, and a live order's units go
         back to stock (one ``return`` ledger row per line). Cancelling again changes nothing and returns the order."""
         order = self.get_object()
-        serializer = SalesOrderCancelSerializer(data=request.data if request.data is not None else {})
-        serializer.is_valid(raise_exception=True)
-        order, _ = services.sales_order_cancel(
-            order=order, reason=serializer.validated_data["reason"], user=request.user
-        )
+        data = _validated(SalesOrderCancelSerializer, request)
+        order, _ = services.sales_order_cancel(order=order, reason=data["reason"], user=request.user)
         return Response(SalesOrderSerializer(self.get_queryset().get(pk=order.pk)).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -282,17 +286,12 @@ class PurchaseOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Mer
     def _respond(self, order: PurchaseOrder) -> Response:
         return Response(PurchaseOrderSerializer(self.get_queryset().get(pk=order.pk)).data)
 
-    def _validated(self, serializer_class: type[BaseSerializer[Any]], request: Request) -> dict[str, Any]:
-        serializer = serializer_class(data=request.data if request.data is not None else {})
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
     @extend_schema(request=EmptySerializer, responses=_ACTION_RESPONSES)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         """Approve a draft; the service announces ``purchase_order.approved`` to webhooks after commit."""
         order = self.get_object()
-        self._validated(EmptySerializer, request)
+        _validated(EmptySerializer, request)
         order = services.purchase_order_approve(order=order, user=request.user)
         return self._respond(order)
 
@@ -301,7 +300,7 @@ class PurchaseOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Mer
     def send(self, request: Request, pk: str | None = None) -> Response:
         """Mark an approved order as sent to the supplier."""
         order = self.get_object()
-        data = self._validated(PurchaseOrderSendSerializer, request)
+        data = _validated(PurchaseOrderSendSerializer, request)
         order = services.purchase_order_send(order=order, expected_at=data.get("expected_at"), user=request.user)
         return self._respond(order)
 
@@ -310,7 +309,7 @@ class PurchaseOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Mer
     def receive(self, request: Request, pk: str | None = None) -> Response:
         """Receive units of a sent order, in part (``lines``) or everything outstanding (no ``lines``)."""
         order = self.get_object()
-        data = self._validated(PurchaseOrderReceiveSerializer, request)
+        data = _validated(PurchaseOrderReceiveSerializer, request)
         quantities = {line["line"]: line["quantity"] for line in data["lines"]} if "lines" in data else None
         order = services.purchase_order_receive(order=order, quantities=quantities, user=request.user)
         return self._respond(order)
@@ -320,6 +319,6 @@ class PurchaseOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Mer
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel an order that has not started arriving."""
         order = self.get_object()
-        data = self._validated(PurchaseOrderCancelSerializer, request)
+        data = _validated(PurchaseOrderCancelSerializer, request)
         order = services.purchase_order_cancel(order=order, reason=data["reason"], user=request.user)
         return self._respond(order)
