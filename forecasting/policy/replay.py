@@ -30,7 +30,9 @@ FloatArray = np.ndarray
 
 @dataclass(frozen=True)
 class SimulationTotals:
-    """Totals over the window for every simulated row (arrays of the broadcast batch shape)."""
+    """Totals over the window for every simulated row (arrays of the broadcast batch shape), and where the window
+    leaves each row: ``end_on_hand`` and ``end_pipeline`` (batch + (J,): units arriving at the start of periods
+    T..T+J-1), the ``on_hand`` and ``pipeline`` to replay the next periods from."""
 
     holding_cost: np.ndarray
     shortage_cost: np.ndarray
@@ -42,6 +44,8 @@ class SimulationTotals:
     stock_sum: np.ndarray
     first_order: np.ndarray
     periods: int
+    end_on_hand: np.ndarray
+    end_pipeline: np.ndarray
 
     @property
     def cost(self) -> np.ndarray:
@@ -204,6 +208,8 @@ def simulate(
         stock_sum=stock_sum,
         first_order=first,
         periods=periods,
+        end_on_hand=stock,
+        end_pipeline=np.moveaxis(np.roll(buffer, -(periods % width), axis=0), 0, -1),
     )
 
 

@@ -193,3 +193,23 @@ def test_replay_rejects_negative_demand():
         replay(
             np.array([1.0, -1.0]), StaticSS(1, 2), lead_time=0, on_hand=0, holding_cost=1, shortage_cost=1, order_cost=1
         )
+
+
+def test_a_window_ends_with_the_stock_and_open_orders_to_replay_the_next_from():
+    # given: s=2, S=10, lead time 2, 4 on hand; demand 3, 1, 0, 5, 2
+    demand = np.array([[3.0, 1.0, 0.0, 5.0, 2.0]])
+    levels = {"reorder_point": 2.0, "order_up_to": 10.0, "lead_time": 2, "holding_cost": 1.0, "order_cost": 4.0}
+
+    # when: the first two periods, then the rest from where they left off
+    first = simulate(demand[:, :2], on_hand=4.0, **levels)
+    rest = simulate(demand[:, 2:], on_hand=first.end_on_hand, pipeline=first.end_pipeline, **levels)
+    whole = simulate(demand, on_hand=4.0, **levels)
+
+    # then: period 0 leaves 1 (position 1 orders 9 at the end of period 0, due at the start of period 3, the first
+    # slot of the pipeline after period 1); period 1 leaves 0 on hand with those 9 still on order
+    assert first.end_on_hand.tolist() == [0.0]
+    assert first.end_pipeline.tolist() == [[0.0, 9.0, 0.0, 0.0]]
+    # and the two halves cost what the whole window costs (held 1, 0, 0, 4, 2 and one order), ending alike
+    assert (first.cost + rest.cost).tolist() == whole.cost.tolist() == [11.0]
+    assert rest.end_on_hand.tolist() == whole.end_on_hand.tolist() == [2.0]
+    assert rest.end_pipeline.sum() == whole.end_pipeline.sum() == 0.0
