@@ -1,7 +1,7 @@
 """Inventory policy benchmark: replay four policies on the real held-out windows of the forecasting splits.
 
     nice -n 10 .venv/bin/python bench/policy_cost.py [--datasets carparts,breakfast] [--paths 200] [--seed 0]
-        [--back N] [--recent]
+        [--back N] [--recent] [--replan N] [--worst N]
 
 For every item of every split (bench.datasets), economics are drawn once from a seed derived from the item id:
 unit cost log-normal (median 10), holding 25%/year of unit cost, shortage half the unit cost, order cost 15,
@@ -16,11 +16,15 @@ replayed with ``forecasting.policy.replay.simulate`` on the test demand:
   also contains every static policy compared here), a bound no static policy can beat;
 - ours: ``forecasting.policy`` as the product and ``plan_csv`` run it (``policy_forecast``: the forecasting engine,
   drivers included, and the persistence of its backtest errors -> quantile-function demand paths with correlated
-  periods -> expected-cost search over (s, S) from the same starting stock, over the test window as planning
+  periods -> expected-cost search over (s, S) from the current stock, over the rest of the test window as planning
   horizon, with both levels following the forecast: at each review they are scaled by the forecast demand over that
-  review's cover period relative to the first one, ``level_profile``). Everything ours uses is known at the origin
-  (the drivers' future values are a plan, such as a promotion calendar). ``--recent`` plans on the recent-demand
-  forecast instead (``recent_demand_forecast``), for comparison.
+  review's cover period relative to the first one, ``level_profile``). Like the product, which plans again on the
+  latest sales and stock each time it runs, ours re-plans during the window: every period on weekly and monthly
+  data, every 7 days on daily data (``--replan N`` changes it), each plan on the history plus the test demand
+  already seen and from the stock and open orders the replay left; between plans the latest plan's phased levels
+  apply. Everything ours uses is known at the time it plans (the drivers' future values are a plan, such as a
+  promotion calendar). The ``once`` columns are the first plan kept over the whole window (planned once at the
+  origin), for comparison. ``--recent`` plans on the recent-demand forecast instead (``recent_demand_forecast``).
 
 Target per dataset: ours closes at least half of the gap between the better of seed/textbook and hindsight.
 ``--back N`` holds out the window N periods earlier (``bench.datasets.earlier_window``), to see whether a change
@@ -51,6 +55,8 @@ from forecasting.policy.replay import seed_rule_levels, simulate
 
 PERIODS_PER_YEAR = {"D": 365.0, "W": 52.0, "M": 12.0}
 SEED_WINDOW = {"D": 91, "W": 13, "M": 3}
+# How often the product re-plans in the replay, in periods: a weekly planning run on daily data, else every review.
+REPLAN = {"D": 7, "W": 1, "M": 1}
 ORDER_COST = 15.0
 
 
@@ -128,7 +134,14 @@ def replay_many(test: np.ndarray, low: np.ndarray, high: np.ndarray, economics: 
         shortage_cost=economics.shortage_cost[column],
         order_cost=economics.order_cost[column],
     )
-    return {"cost": totals.cost, "lost": totals.lost_units, "demand": totals.demand, "orders": totals.orders}
+    return {
+        "cost": totals.cost,
+        "lost": totals.lost_units,
+        "demand": totals.demand,
+        "orders": totals.orders,
+        "end_on_hand": totals.end_on_hand,
+        "end_pipeline": totals.end_pipeline,
+    }
 
 
 def hindsight(
@@ -180,25 +193,28 @@ def hindsight(
     return best, best_low, best_high
 
 
-def ours(
-    split: Split, economics: Economics, *, paths: int, recent: bool = False, seed: int = 0
+def _plan(
+    history: pd.DataFrame,
+    split: Split,
+    economics: Economics,
+    *,
+    horizon: int,
+    on_hand: np.ndarray,
+    pipeline: np.ndarray,
+    paths: int,
+    recent: bool,
+    seed: int,
 ) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """(s, S) per item and review ``(n, T)`` from the policy package (the levels follow the forecast, see
-    ``level_profile``), the forecast's seconds and the policy's SKUs per second.
-
-    The forecast and its error correlation come from ``policy_forecast`` (the product's path), or from
-    ``recent_demand_forecast`` with ``recent=True``. The SKU rate covers everything after the forecast:
-    distributions, paths and search.
-    """
+    """One run of the product's plan on ``history`` from the given stock: the phased (s, S) ``(n, horizon)``, the
+    forecast's seconds and the policy's seconds (distributions, paths and search)."""
     started = time.perf_counter()
     if recent:
-        found = recent_demand_forecast(split.train, horizon=split.horizon, freq=split.freq)
+        found = recent_demand_forecast(history, horizon=horizon, freq=split.freq)
     else:
-        found = policy_forecast(split.train, horizon=split.horizon, freq=split.freq, features=split.features)
-    forecasts = found.forecasts
+        found = policy_forecast(history, horizon=horizon, freq=split.freq, features=split.features)
     forecast_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    model = demand_model(forecasts, item_ids=economics.item_ids)
+    model = demand_model(found.forecasts, item_ids=economics.item_ids)
     n = len(economics.item_ids)
     inputs = PlanningInputs(
         lead_time=economics.lead_time,
@@ -208,8 +224,8 @@ def ours(
         order_cost=economics.order_cost,
         moq=economics.moq,
         case_pack=economics.case_pack,
-        on_hand=economics.on_hand,
-        pipeline=np.zeros((n, 1)),
+        on_hand=on_hand,
+        pipeline=pipeline,
         service_floor=np.zeros(n),
     )
     chosen, _ = choose_policies(
@@ -221,7 +237,71 @@ def ours(
         seed=seed,
     )
     low, high = phased_levels(chosen.reorder_point[:, None], chosen.order_up_to[:, None], chosen.level_profile)
-    return low[:, 0], high[:, 0], forecast_seconds, n / (time.perf_counter() - started)
+    return low[:, 0], high[:, 0], forecast_seconds, time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Ours:
+    """Our levels per item and review ``(n, T)``, re-planned (``low``, ``high``) and planned once at the origin
+    (``once_low``, ``once_high``), the number of plans, and the mean seconds of one forecast and one policy run."""
+
+    low: np.ndarray
+    high: np.ndarray
+    once_low: np.ndarray
+    once_high: np.ndarray
+    plans: int
+    forecast_seconds: float
+    policy_seconds: float
+
+
+def ours(
+    split: Split,
+    test: np.ndarray,
+    economics: Economics,
+    *,
+    replan: int,
+    paths: int,
+    recent: bool = False,
+    seed: int = 0,
+) -> Ours:
+    """(s, S) per item and review from the policy package, as the product makes them: a plan every ``replan``
+    periods of the test window, each on the history and the demand seen up to it, from the stock the replay of the
+    earlier plans left (on hand and on order), over the rest of the window as planning horizon. Between plans the
+    levels follow the latest plan's forecast (``level_profile``). The first plan, kept over the whole window, is
+    the plan made once at the origin.
+
+    The forecast and its error correlation come from ``policy_forecast`` (the product's path), or from
+    ``recent_demand_forecast`` with ``recent=True``.
+    """
+    n, periods = test.shape
+    dates = pd.DatetimeIndex(sorted(pd.to_datetime(split.test["date"]).unique()))
+    low, high = np.zeros((n, periods)), np.zeros((n, periods))
+    once_low, once_high = low, high
+    seconds: list[tuple[float, float]] = []
+    for origin in range(0, periods, replan):
+        seen = split.test[pd.to_datetime(split.test["date"]) < dates[origin]]
+        on_hand, pipeline = economics.on_hand, np.zeros((n, 1))
+        if origin:
+            state = replay_many(test[:, :origin], low[:, None, :origin], high[:, None, :origin], economics)
+            on_hand, pipeline = state["end_on_hand"][:, 0], state["end_pipeline"][:, 0]
+        planned_low, planned_high, forecast_seconds, policy_seconds = _plan(
+            pd.concat([split.train, seen], ignore_index=True),
+            split,
+            economics,
+            horizon=periods - origin,
+            on_hand=on_hand,
+            pipeline=pipeline,
+            paths=paths,
+            recent=recent,
+            seed=seed,
+        )
+        if origin == 0:
+            once_low, once_high = planned_low, planned_high
+        stop = min(periods, origin + replan)
+        low[:, origin:stop], high[:, origin:stop] = planned_low[:, : stop - origin], planned_high[:, : stop - origin]
+        seconds.append((forecast_seconds, policy_seconds))
+    mean_forecast, mean_policy = np.mean(seconds, axis=0)
+    return Ours(low, high, once_low, once_high, len(seconds), float(mean_forecast), float(mean_policy))
 
 
 def worst_items(
@@ -243,7 +323,7 @@ def worst_items(
     return frame.sort_values("excess", ascending=False, kind="stable").head(count).reset_index(drop=True)
 
 
-def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0) -> dict[str, object]:
+def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0, replan: int = 0) -> dict[str, object]:
     train_frame = split.train.pivot(index="item_id", columns="date", values="quantity").sort_index()
     test_frame = split.test.pivot(index="item_id", columns="date", values="quantity").reindex(train_frame.index)
     item_ids = train_frame.index.to_numpy()
@@ -262,16 +342,19 @@ def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0
         order_cost=economics.order_cost,
     )
     text_low, text_high = np.ceil(text_low), np.ceil(text_high)
-    our_low, our_high, forecast_seconds, skus_per_second = ours(split, economics, paths=paths, recent=recent, seed=seed)
+    planned = ours(split, test, economics, replan=replan or REPLAN[kind], paths=paths, recent=recent, seed=seed)
 
     results: dict[str, dict[str, np.ndarray]] = {
         "seed": replay_many(test, seed_high[:, None, :], seed_high[:, None, :], economics),
         "textbook": replay_many(test, text_low[:, None, None], text_high[:, None, None], economics),
-        "ours": replay_many(test, our_low[:, None, :], our_high[:, None, :], economics),
+        "ours": replay_many(test, planned.low[:, None, :], planned.high[:, None, :], economics),
+        "once": replay_many(test, planned.once_low[:, None, :], planned.once_high[:, None, :], economics),
     }
     bound_grid, _, _ = hindsight(test, economics, [])
     bound_started, _, _ = hindsight(
-        test, economics, [(text_low, text_high), (our_low[:, 0], our_high[:, 0]), (seed_high[:, 0], seed_high[:, 0])]
+        test,
+        economics,
+        [(text_low, text_high), (planned.low[:, 0], planned.high[:, 0]), (seed_high[:, 0], seed_high[:, 0])],
     )
     bound = np.minimum(bound_grid, bound_started)
     costs = {name: float(result["cost"].sum()) for name, result in results.items()}
@@ -282,6 +365,7 @@ def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0
     better = min(costs["seed"], costs["textbook"])
     gap = better - costs["hindsight"]
     closed = (better - costs["ours"]) / gap if gap > 0 else float("nan")
+    closed_once = (better - costs["once"]) / gap if gap > 0 else float("nan")
     return {
         "dataset": split.name,
         "items": len(item_ids),
@@ -289,9 +373,11 @@ def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0
         **{f"{name}_cost": value for name, value in costs.items()},
         **{f"{name}_fill": value for name, value in fills.items()},
         "gap_closed": closed,
+        "gap_closed_once": closed_once,
         "target_met": bool(closed >= 0.5),
-        "skus_per_second": skus_per_second,
-        "forecast_seconds": forecast_seconds,
+        "plans": planned.plans,
+        "skus_per_second": len(item_ids) / max(planned.policy_seconds, 1e-9),
+        "forecast_seconds": planned.forecast_seconds,
         "grid_missed_items": int((bound < bound_grid - 1e-6).sum()),
         "grid_missed_cost": float((bound_grid - bound).sum()),
         "worst": worst_items(item_ids, train, test, results["ours"]["cost"][:, 0], bound, worst) if worst else None,
@@ -315,6 +401,12 @@ def main() -> None:
         help="Plan ours on the recent-demand forecast (recent_demand_forecast) instead of the engine's.",
     )
     parser.add_argument(
+        "--replan",
+        type=int,
+        default=0,
+        help="Plan ours every N periods of the window (default: every 7 days for daily data, every period otherwise).",
+    )
+    parser.add_argument(
         "--worst", type=int, default=0, help="Also print the N items with the most cost above their hindsight bound."
     )
     arguments = parser.parse_args()
@@ -323,7 +415,14 @@ def main() -> None:
         started = time.perf_counter()
         split = earlier_window(LOADERS[name](), arguments.back)
         rows.append(
-            run(split, paths=arguments.paths, recent=arguments.recent, seed=arguments.seed, worst=arguments.worst)
+            run(
+                split,
+                paths=arguments.paths,
+                recent=arguments.recent,
+                seed=arguments.seed,
+                worst=arguments.worst,
+                replan=arguments.replan,
+            )
         )
         print(f"{name}: done in {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
     worst_frames = [row.pop("worst") for row in rows]
@@ -344,7 +443,10 @@ def main() -> None:
             ],
             "gap closed": table["gap_closed"].map("{:.1%}".format),
             "target >=50%": table["target_met"].map({True: "met", False: "NOT met"}),
-            "forecast s": table["forecast_seconds"].map("{:,.1f}".format),
+            "once": table["once_cost"].map("{:,.0f}".format),
+            "once closed": table["gap_closed_once"].map("{:.1%}".format),
+            "plans": table["plans"],
+            "forecast s/plan": table["forecast_seconds"].map("{:,.1f}".format),
             "policy SKU/s": table["skus_per_second"].map("{:,.0f}".format),
         }
     )
