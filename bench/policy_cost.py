@@ -274,12 +274,13 @@ def ours(
     ``recent_demand_forecast`` with ``recent=True``.
     """
     n, periods = test.shape
-    dates = pd.DatetimeIndex(sorted(pd.to_datetime(split.test["date"]).unique()))
+    test_dates = pd.to_datetime(split.test["date"])
+    dates = pd.DatetimeIndex(sorted(test_dates.unique()))
     low, high = np.zeros((n, periods)), np.zeros((n, periods))
     once_low, once_high = low, high
     seconds: list[tuple[float, float]] = []
     for origin in range(0, periods, replan):
-        seen = split.test[pd.to_datetime(split.test["date"]) < dates[origin]]
+        seen = split.test[test_dates < dates[origin]]
         on_hand, pipeline = economics.on_hand, np.zeros((n, 1))
         if origin:
             state = replay_many(test[:, :origin], low[:, None, :origin], high[:, None, :origin], economics)
