@@ -51,7 +51,7 @@ from forecasting.policy.demand import RECENT_PERIODS, policy_forecast, recent_de
 from forecasting.policy.distribution import demand_model
 from forecasting.policy.optimise import PlanningInputs, phased_levels, textbook_levels
 from forecasting.policy.plan import choose_policies
-from forecasting.policy.replay import seed_rule_levels, simulate
+from forecasting.policy.replay import SimulationTotals, seed_rule_levels, simulate
 
 PERIODS_PER_YEAR = {"D": 365.0, "W": 52.0, "M": 12.0}
 SEED_WINDOW = {"D": 91, "W": 13, "M": 3}
@@ -118,10 +118,10 @@ def economics_for(split: Split, train: np.ndarray, item_ids: np.ndarray) -> Econ
     )
 
 
-def replay_many(test: np.ndarray, low: np.ndarray, high: np.ndarray, economics: Economics) -> dict[str, np.ndarray]:
+def replay_many(test: np.ndarray, low: np.ndarray, high: np.ndarray, economics: Economics) -> SimulationTotals:
     """Replay levels ``(n, C, 1)`` or ``(n, 1, T)`` on the test demand; totals ``(n, C)``."""
     column = (slice(None), None)
-    totals = simulate(
+    return simulate(
         test[:, None, :],
         low,
         high,
@@ -134,14 +134,6 @@ def replay_many(test: np.ndarray, low: np.ndarray, high: np.ndarray, economics: 
         shortage_cost=economics.shortage_cost[column],
         order_cost=economics.order_cost[column],
     )
-    return {
-        "cost": totals.cost,
-        "lost": totals.lost_units,
-        "demand": totals.demand,
-        "orders": totals.orders,
-        "end_on_hand": totals.end_on_hand,
-        "end_pipeline": totals.end_pipeline,
-    }
 
 
 def hindsight(
@@ -169,7 +161,7 @@ def hindsight(
         extra_high = np.column_stack([np.ceil(levels[1]) for levels in extra])
         low = np.concatenate([low, extra_low], axis=1)
         high = np.concatenate([high, np.maximum(extra_high, extra_low + 1)], axis=1)
-    cost = replay_many(test, low[:, :, None], high[:, :, None], economics)["cost"]
+    cost = replay_many(test, low[:, :, None], high[:, :, None], economics).cost
     rows = np.arange(n)
     pick = np.argmin(cost, axis=1)
     best_low, best_high, best = low[rows, pick], high[rows, pick], cost[rows, pick]
@@ -180,7 +172,7 @@ def hindsight(
         for _ in range(3):
             trial_low = np.maximum(best_low[:, None] + moves[None, :, 0] * step_low[:, None], -1.0)
             trial_high = np.maximum(best_high[:, None] + moves[None, :, 1] * step_high[:, None], trial_low + 1)
-            trial = replay_many(test, trial_low[:, :, None], trial_high[:, :, None], economics)["cost"]
+            trial = replay_many(test, trial_low[:, :, None], trial_high[:, :, None], economics).cost
             choice = np.argmin(trial, axis=1)
             better = trial[rows, choice] < best - 1e-9
             best_low = np.where(better, trial_low[rows, choice], best_low)
@@ -284,7 +276,7 @@ def ours(
         on_hand, pipeline = economics.on_hand, np.zeros((n, 1))
         if origin:
             state = replay_many(test[:, :origin], low[:, None, :origin], high[:, None, :origin], economics)
-            on_hand, pipeline = state["end_on_hand"][:, 0], state["end_pipeline"][:, 0]
+            on_hand, pipeline = state.end_on_hand[:, 0], state.end_pipeline[:, 0]
         planned_low, planned_high, forecast_seconds, policy_seconds = _plan(
             pd.concat([split.train, seen], ignore_index=True),
             split,
@@ -345,7 +337,7 @@ def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0
     text_low, text_high = np.ceil(text_low), np.ceil(text_high)
     planned = ours(split, test, economics, replan=replan or REPLAN[kind], paths=paths, recent=recent, seed=seed)
 
-    results: dict[str, dict[str, np.ndarray]] = {
+    results: dict[str, SimulationTotals] = {
         "seed": replay_many(test, seed_high[:, None, :], seed_high[:, None, :], economics),
         "textbook": replay_many(test, text_low[:, None, None], text_high[:, None, None], economics),
         "ours": replay_many(test, planned.low[:, None, :], planned.high[:, None, :], economics),
@@ -358,10 +350,10 @@ def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0
         [(text_low, text_high), (planned.low[:, 0], planned.high[:, 0]), (seed_high[:, 0], seed_high[:, 0])],
     )
     bound = np.minimum(bound_grid, bound_started)
-    costs = {name: float(result["cost"].sum()) for name, result in results.items()}
+    costs = {name: float(result.cost.sum()) for name, result in results.items()}
     costs["hindsight"] = float(bound.sum())
     fills = {
-        name: 1.0 - float(r["lost"].sum()) / max(float(r["demand"][:, 0].sum()), 1e-12) for name, r in results.items()
+        name: 1.0 - float(r.lost_units.sum()) / max(float(r.demand[:, 0].sum()), 1e-12) for name, r in results.items()
     }
     better = min(costs["seed"], costs["textbook"])
     gap = better - costs["hindsight"]
@@ -381,7 +373,7 @@ def run(split: Split, *, paths: int, recent: bool, seed: int = 0, worst: int = 0
         "forecast_seconds": planned.forecast_seconds,
         "grid_missed_items": int((bound < bound_grid - 1e-6).sum()),
         "grid_missed_cost": float((bound_grid - bound).sum()),
-        "worst": worst_items(item_ids, train, test, results["ours"]["cost"][:, 0], bound, worst) if worst else None,
+        "worst": worst_items(item_ids, train, test, results["ours"].cost[:, 0], bound, worst) if worst else None,
     }
 
 

@@ -32,7 +32,9 @@ FloatArray = np.ndarray
 class SimulationTotals:
     """Totals over the window for every simulated row (arrays of the broadcast batch shape), and where the window
     leaves each row: ``end_on_hand`` and ``end_pipeline`` (batch + (J,): units arriving at the start of periods
-    T..T+J-1), the ``on_hand`` and ``pipeline`` to replay the next periods from."""
+    T..T+J-1), the ``on_hand`` and ``pipeline`` to replay the next periods from. ``arrival_slots`` is the
+    simulator's ring of arrivals (slot w: periods t with t % J == w); ``end_pipeline`` unrolls it only when asked,
+    so that the searches, which never ask, copy nothing."""
 
     holding_cost: np.ndarray
     shortage_cost: np.ndarray
@@ -45,11 +47,16 @@ class SimulationTotals:
     first_order: np.ndarray
     periods: int
     end_on_hand: np.ndarray
-    end_pipeline: np.ndarray
+    arrival_slots: np.ndarray
 
     @property
     def cost(self) -> np.ndarray:
         return self.holding_cost + self.shortage_cost + self.order_cost
+
+    @property
+    def end_pipeline(self) -> np.ndarray:
+        slots = self.arrival_slots
+        return np.moveaxis(np.roll(slots, -(self.periods % len(slots)), axis=0), 0, -1)
 
 
 def order_quantity(
@@ -209,7 +216,7 @@ def simulate(
         first_order=first,
         periods=periods,
         end_on_hand=stock,
-        end_pipeline=np.moveaxis(np.roll(buffer, -(periods % width), axis=0), 0, -1),
+        arrival_slots=buffer,
     )
 
 
