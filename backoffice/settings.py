@@ -182,8 +182,14 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 2100, minimum=1)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A task taken by a worker that dies is handed to another worker after this many seconds; it must be longer
-# than the longest task (CELERY_TASK_TIME_LIMIT).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2400, minimum=1)}
+# than the longest task (CELERY_TASK_TIME_LIMIT). Workers look for such tasks every CELERY_UNACKED_RESTORE_SECONDS:
+# kombu's own default sweeps every 10 s but scans Redis on one sweep in ten, so a dead worker's task waited up to
+# 100 s more; a scan is one ZRANGE on the unacked index.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2400, minimum=1),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 30, minimum=1),
+    "unacked_restore_throttle": 1,
+}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -35,6 +35,7 @@ def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"DEBUG": "1", "DB_CONN_MAX_AGE": "ten"}, "DB_CONN_MAX_AGE='ten' is not an integer."),
         ({"DEBUG": "1", "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL cannot be parsed"),
+        ({"DEBUG": "1", "CELERY_UNACKED_RESTORE_SECONDS": "0"}, "CELERY_UNACKED_RESTORE_SECONDS=0 must be at least 1."),
     ],
 )
 def test_bad_settings_fail_clearly(env, message):
@@ -70,6 +71,18 @@ def test_openmp_threads_wait_passively_unless_told_otherwise(given, expected):
         "import os, backoffice.settings; print(os.environ['OMP_WAIT_POLICY'])",
         unset={"OMP_WAIT_POLICY"},
         **({} if given is None else {"OMP_WAIT_POLICY": given}),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "2400 30 1"), ("7", "2400 7 1")])
+def test_a_dead_workers_tasks_are_looked_for_on_every_sweep(given, expected):
+    result = _python_with_settings(
+        "import backoffice.settings as s; o = s.CELERY_BROKER_TRANSPORT_OPTIONS; "
+        "print(o['visibility_timeout'], o['unacked_restore_interval'], o['unacked_restore_throttle'])",
+        unset={"CELERY_VISIBILITY_TIMEOUT", "CELERY_UNACKED_RESTORE_SECONDS"},
+        **({} if given is None else {"CELERY_UNACKED_RESTORE_SECONDS": given}),
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
