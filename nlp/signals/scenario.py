@@ -119,13 +119,15 @@ SLOTS: dict[str, dict[str, list[str]]] = {
 class Scenario:
     """``history`` and ``future`` (item_id,date,quantity) split at the origin; ``texts``
     (text_id,item_id,date,text) up to the origin; ``products`` (item_id,name,description);
-    ``announced``: items with an announced event in the horizon."""
+    ``announced``: items with an announced event in the horizon; ``kinds``: per row of ``texts``, what its words
+    mean (``bulk``, ``drop`` or ``chatter``: the pool its template came from), whether or not demand followed."""
 
     history: pd.DataFrame
     future: pd.DataFrame
     texts: pd.DataFrame
     products: pd.DataFrame
     announced: list[str]
+    kinds: np.ndarray
 
 
 def _fill(template: str, product: str, pool: str, rng: np.random.Generator) -> str:
@@ -167,7 +169,7 @@ def generate_scenario(
     level = np.exp(rng.uniform(np.log(3), np.log(25), size=items))
     weekly = 1 + 0.25 * np.sin(2 * np.pi * (np.arange(total)[None, :] + rng.integers(0, 7, size=(items, 1))) / 7)
     multiplier = np.ones((items, total))
-    texts: list[tuple[str, int, str]] = []  # item_id, day, text
+    texts: list[tuple[str, int, str, str]] = []  # item_id, day, text, kind
 
     def pool_for(day: int) -> str:
         return "heldout" if heldout_phrasings and day >= days - heldout_days else "train"
@@ -182,7 +184,7 @@ def generate_scenario(
             for _ in range(int(rng.integers(1, 4))):
                 day = announce + int(rng.integers(0, 2))
                 if day < days:
-                    texts.append((item_ids[item], day, sample_text(kind, names[item], pool_for(day), rng)))
+                    texts.append((item_ids[item], day, sample_text(kind, names[item], pool_for(day), rng), kind))
         return begin + length
 
     announced_items = []
@@ -200,15 +202,15 @@ def generate_scenario(
             announced_items.append(item_ids[item])
         for _ in range(int(rng.poisson(days / 120))):  # enquiries and complaints that lead to nothing
             day = int(rng.integers(0, days))
-            texts.append(
-                (item_ids[item], day, sample_text(str(rng.choice(["bulk", "drop"])), names[item], pool_for(day), rng))
-            )
+            kind = str(rng.choice(["bulk", "drop"]))
+            texts.append((item_ids[item], day, sample_text(kind, names[item], pool_for(day), rng), kind))
     for item in range(items):
         for chatter_day in np.flatnonzero(rng.random(days) < chatter_rate).tolist():
-            texts.append((item_ids[item], chatter_day, sample_text("chatter", names[item], pool_for(chatter_day), rng)))
+            text = sample_text("chatter", names[item], pool_for(chatter_day), rng)
+            texts.append((item_ids[item], chatter_day, text, "chatter"))
     if not informative:
         # Same texts, same demand, but each text moved to a random day: the words say nothing about demand.
-        texts = [(item, int(rng.integers(0, days)), text) for item, _, text in texts]
+        texts = [(item, int(rng.integers(0, days)), text, kind) for item, _, text, kind in texts]
         announced_items = []
     demand = rng.poisson(level[:, None] * weekly * multiplier).astype(float)
     frame = pd.DataFrame(
@@ -237,4 +239,5 @@ def generate_scenario(
         texts=text_frame,
         products=products,
         announced=announced_items,
+        kinds=np.array([row[3] for row in texts]),
     )

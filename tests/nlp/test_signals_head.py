@@ -139,6 +139,31 @@ def test_scenario_is_deterministic_and_keeps_held_out_phrasings_to_the_last_days
     assert not any(text.startswith(opening) for text in early for opening in heldout_openings if len(opening) > 8)
 
 
+def test_scenario_says_what_each_texts_words_mean(scenario):
+    import re
+
+    from nlp.signals.scenario import POOLS, generate_scenario
+
+    def kinds_whose_templates_match(text: str) -> set[str]:
+        return {
+            kind
+            for kind, pools in POOLS.items()
+            for template in pools["train"] + pools["heldout"]
+            if re.fullmatch(".*?".join(re.escape(part) for part in re.split(r"\{[a-z]+\}", template)), text)
+        }
+
+    assert len(scenario.kinds) == len(scenario.texts) == 337
+    assert [kinds_whose_templates_match(text) for text in scenario.texts["text"]] == [{kind} for kind in scenario.kinds]
+    assert dict(zip(*np.unique(scenario.kinds, return_counts=True), strict=True)) == {
+        "bulk": 46,
+        "chatter": 237,
+        "drop": 54,
+    }
+    shuffled = generate_scenario(items=12, days=150, seed=3, informative=False)
+    by_text = dict(zip(shuffled.texts["text"], shuffled.kinds, strict=True))
+    assert all(by_text[text] == kind for text, kind in zip(scenario.texts["text"], scenario.kinds, strict=True))
+
+
 def test_scenario_can_keep_the_shops_own_phrasings_to_the_end():
     from nlp.signals.scenario import POOLS, generate_scenario
 
