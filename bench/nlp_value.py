@@ -119,15 +119,20 @@ def signal_correlation(scenario: Scenario, signals: pd.DataFrame, realised: np.n
     return float(np.corrcoef(signals[LEARNED_SIGNAL].to_numpy()[unseen], realised[unseen])[0, 1])
 
 
+def wrmsse_with_signals(scenario: Scenario, signals: pd.DataFrame) -> float:
+    """WRMSSE of the engine's forecast with ``signals`` (text_id,item_id,date,demand_change) as its text features."""
+    frame = text_features(signals, scenario.history).frame
+    forecasts = forecast(scenario.history, horizon=HORIZON, freq="D", text_features=frame).forecasts
+    return wrmsse(scenario.history, scenario.future, forecasts)
+
+
 def perfect_signal_wrmsse(scenario: Scenario, signals: pd.DataFrame, realised: np.ndarray) -> float:
     """The forecast with texts when every text's learned signal is replaced by the demand change that really
     followed it (``realised``): how much a perfect head would be worth to the forecaster."""
     if LEARNED_SIGNAL not in signals.columns:
         return float("nan")
     perfect = signals.assign(**{LEARNED_SIGNAL: np.nan_to_num(realised)})
-    frame = text_features(perfect, scenario.history).frame
-    forecasts = forecast(scenario.history, horizon=HORIZON, freq="D", text_features=frame).forecasts
-    return wrmsse(scenario.history, scenario.future, forecasts)
+    return wrmsse_with_signals(scenario, perfect)
 
 
 def known_kinds_wrmsse(scenario: Scenario) -> float:
@@ -138,9 +143,7 @@ def known_kinds_wrmsse(scenario: Scenario) -> float:
     texts = scenario.texts
     fit = fit_head_on_history(onehot, scenario.history, texts["item_id"], texts["date"])
     signals = texts[["text_id", "item_id", "date"]].assign(**{LEARNED_SIGNAL: fit.predictions})
-    frame = text_features(signals, scenario.history).frame
-    forecasts = forecast(scenario.history, horizon=HORIZON, freq="D", text_features=frame).forecasts
-    return wrmsse(scenario.history, scenario.future, forecasts)
+    return wrmsse_with_signals(scenario, signals)
 
 
 def run(
