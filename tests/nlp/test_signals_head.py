@@ -175,3 +175,59 @@ def test_scenario_can_keep_the_shops_own_phrasings_to_the_end():
     strict_texts = strict.texts["text"].tolist()
     assert any(text.startswith(opening) for text in strict_texts for opening in heldout_openings if len(opening) > 8)
     assert same.announced == strict.announced
+
+
+def test_an_announced_event_is_expected_as_the_generator_draws_its_start_length_and_size():
+    from nlp.signals.scenario import Event, event_multiplier, ongoing_multiplier
+
+    # A bulk order announced the day before the origin (day 100) starts on day 101 to 104 and lasts 3 to 6 days
+    # at 3.75 times demand on average: on day 101 one start in four covers it, 1 + 0.25 x 2.75.
+    days = np.arange(101, 111)
+    assert event_multiplier("bulk", days, announce=99, origin=100).tolist() == [
+        1.6875,
+        2.375,
+        3.0625,
+        3.578125,
+        3.234375,
+        2.71875,
+        2.03125,
+        1.515625,
+        1.171875,
+        1.0,
+    ]
+    # Announced four days before: of the starts on days 98 to 101, only 101 is still to come.
+    assert event_multiplier("bulk", np.arange(101, 105), announce=96, origin=100).tolist() == [3.75] * 3 + [3.0625]
+    # A drop at 0.2 under way for ten days (7 to 14 long): 10 to 14 days are left possible, 4 of 5 last past day 101.
+    drop = Event(item=0, kind="drop", announce=89, begin=91, length=12, factor=0.2, announced=True)
+    assert np.round(ongoing_multiplier(drop, np.arange(101, 106), origin=100), 10).tolist() == [
+        0.36,
+        0.52,
+        0.68,
+        0.84,
+        1.0,
+    ]
+
+
+def test_rules_forecast_bounds_what_reading_the_texts_can_be_worth(scenario):
+    from forecasting.engine import metrics
+    from nlp.signals.scenario import generate_scenario, rules_forecast
+
+    def wrmsse(case, forecasts):
+        insample = case.history.pivot(index="item_id", columns="date", values="quantity")
+        actual = case.future.pivot(index="item_id", columns="date", values="quantity").loc[insample.index]
+        predicted = forecasts.pivot(index="item_id", columns="date", values="mean").loc[insample.index]
+        return metrics.wrmsse(actual.to_numpy(), predicted.to_numpy(), insample.to_numpy(), 14)
+
+    assert (len(scenario.events), sum(event.announced for event in scenario.events)) == (49, 41)
+    with_texts = rules_forecast(scenario, with_texts=True)
+    without = rules_forecast(scenario, with_texts=False)
+    assert len(with_texts) == 12 * 14
+    # SKU-011's bulk order, announced on day 147, starts after the origin (day 149), on day 150, 151 or 152: only the
+    # texts foresee it, and on day 150 one start in three covers it, 1 + 2.75 / 3.
+    day_one = with_texts["item_id"].eq("SKU-011") & with_texts["date"].eq(scenario.future["date"].min())
+    assert round(float(with_texts.loc[day_one, "mean"].iloc[0] / without.loc[day_one, "mean"].iloc[0]), 4) == 1.9167
+    assert round(wrmsse(scenario, with_texts), 4) == 0.8505
+    assert round(wrmsse(scenario, without), 4) == 0.9627
+    shuffled = generate_scenario(items=12, days=150, seed=3, informative=False)
+    assert not any(event.announced for event in shuffled.events)
+    pd.testing.assert_frame_equal(rules_forecast(shuffled, with_texts=True), rules_forecast(shuffled, with_texts=False))
