@@ -532,7 +532,7 @@ def _chunk_text_features(run: ForecastRun, history: pd.DataFrame) -> pd.DataFram
     if table.empty:
         return None
     table["date"] = pd.to_datetime(table["date"])
-    return text_features(table, history).frame
+    return text_features(table, history, freq=run.freq).frame
 
 
 def _last_period(history: pd.DataFrame, run: ForecastRun) -> pd.Timestamp:

@@ -128,7 +128,8 @@ def text_signal_table_for_merchant(
     )
     scores = np.array([[float(row.scores.get(name, 0.0)) for name in SIGNAL_NAMES] for row in signals])
     embeddings = np.vstack([np.frombuffer(bytes(row.embedding or b""), dtype=np.float32) for row in signals])
-    fit = fit_head_on_history(head_features(embeddings, scores), demand, table["item_id"], table["date"])
+    # the stored sales are daily: a day without a sale is a day of zero demand
+    fit = fit_head_on_history(head_features(embeddings, scores), demand, table["item_id"], table["date"], freq="D")
     table[LEARNED_SIGNAL] = fit.predictions
     return table
 
@@ -143,4 +144,4 @@ def text_features_for_merchant(
     table = text_signal_table_for_merchant(merchant=merchant, model_name=model_name, demand=demand)
     if table is None:
         return None
-    return text_features(table, demand)
+    return text_features(table, demand, freq="D")

@@ -16,19 +16,18 @@ import numpy as np
 import pandas as pd
 
 from nlp.signals.head import (
-    DEFAULT_AHEAD,
-    DEFAULT_PAST,
     demand_panel,
     fit_head_on_history,
     grid_positions,
     head_features,
+    periods_in,
 )
 from nlp.signals.loading import LanguageModel
 from nlp.signals.scoring import TextScores, score_texts
 
 TEXT_COLUMNS = ("text_id", "item_id", "date", "text")
 LEARNED_SIGNAL = "demand_change"
-RECENT_PERIODS = 7
+RECENT_DAYS = 7
 # Byte-level BPE falls back to bytes on a script it never saw: fewer characters than tokens means
 # the model does not know the text's language, and its scores for it are not to be trusted.
 MIN_CHARS_PER_TOKEN = 0.75
@@ -115,10 +114,12 @@ def extract_signals(
     lm: LanguageModel,
     *,
     history: pd.DataFrame | None = None,
-    ahead: int = DEFAULT_AHEAD,
-    past: int = DEFAULT_PAST,
+    ahead: int | None = None,
+    past: int | None = None,
+    freq: str | None = None,
 ) -> Extraction:
     """Score every text; with ``history`` (item_id,date,quantity) also train the head and add ``demand_change``.
+    ``freq`` is the history's period (default: read from its dates; see ``head.fit_head_on_history``).
 
     Texts that were empty or in a language the model does not know keep zero scores and are left out of
     the head's training; texts whose item is not in the history are scored but get no learned signal.
@@ -141,6 +142,7 @@ def extract_signals(
             usable=usable,
             ahead=ahead,
             past=past,
+            freq=freq,
         )
         signals[LEARNED_SIGNAL] = np.where(usable, fit.predictions, 0.0)
         trained_on, r2 = fit.trained_on, fit.out_of_fold_r2
@@ -160,10 +162,12 @@ def text_features(
     history: pd.DataFrame,
     *,
     columns: Sequence[str] = (LEARNED_SIGNAL,),
-    recent: int = RECENT_PERIODS,
+    recent: int | None = None,
     status: pd.Series | None = None,
+    freq: str | None = None,
 ) -> TextFeatures:
-    """Per item and history period, over the texts of the last ``recent`` periods: the sum of each column
+    """Per item and history period (a regular grid at ``freq``, by default the one the history's dates follow),
+    over the texts of the last ``recent`` periods (default: a week's worth, at least one): the sum of each column
     (``text_<column>``), its mean per text (``text_<column>_mean``) and ``text_count``, the number of those
     texts. Zero where no text was written; ids in ``evidence``.
 
@@ -171,7 +175,8 @@ def text_features(
     how strongly the texts point with how many were written, and trees split poorly on a ratio of two
     features. On the value benchmark's generated shop (seed 0), adding it took the forecast with texts from
     0.906 to 0.889 x the forecast without, and to 0.753 x with the realised demand change as the signal."""
-    panel, grid = demand_panel(history)
+    panel, grid = demand_panel(history, freq)
+    recent = periods_in(RECENT_DAYS, grid) if recent is None else recent
     items = panel.index.to_numpy()
     usable = np.ones(len(signals), dtype=bool)
     if status is not None:
@@ -212,17 +217,22 @@ def read_texts_csv(path: str | Path) -> pd.DataFrame:
 
 
 def text_features_for_forecast(
-    texts: pd.DataFrame | str | Path, history: pd.DataFrame, *, model: str, precision: str = "int8"
+    texts: pd.DataFrame | str | Path,
+    history: pd.DataFrame,
+    *,
+    model: str,
+    precision: str = "int8",
+    freq: str | None = None,
 ) -> TextFeatures:
     """What ``forecast_csv --texts`` feeds the engine as ``text_features``: extraction with the head
     trained on ``history`` (item_id,date,quantity), then per-item, per-period features
     (``text_demand_change``, ``text_demand_change_mean``, ``text_count``) on the history's date grid.
-    ``texts`` is a frame or a CSV path. Raises ``TextInputError`` or ``ModelUnavailableError`` with a
-    one-line message."""
+    ``texts`` is a frame or a CSV path; ``freq``, the history's period (the forecast's; default: read from the
+    dates). Raises ``TextInputError`` or ``ModelUnavailableError`` with a one-line message."""
     from nlp.signals.loading import load_language_model
 
     if not isinstance(texts, pd.DataFrame):
         texts = read_texts_csv(texts)
     lm = load_language_model(model, precision=precision)
-    extraction = extract_signals(texts, lm, history=history)
-    return text_features(extraction.signals, history, status=extraction.status)
+    extraction = extract_signals(texts, lm, history=history, freq=freq)
+    return text_features(extraction.signals, history, status=extraction.status, freq=freq)

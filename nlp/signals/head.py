@@ -3,8 +3,11 @@ change of its product that followed it, trained on the merchant's own history.
 
 The target for a text dated in period t is ``log1p(mean demand over t+1..t+ahead) -
 log1p(mean demand over t-past+1..t)``: what the texts mean for demand is learned from data, not
-assumed from their words. Predictions for texts the head was trained on are made out of fold
-(contiguous time blocks), so that a forecaster trained on them sees honest values.
+assumed from their words. Periods are those of a regular grid at the history's frequency (given, or read
+from its dates), so a day with no sales is a day of zero demand, not a missing day; ``ahead`` and ``past``
+default to a week and four weeks in those periods (at least one). Predictions for texts the head was
+trained on are made out of fold (contiguous time blocks), so that a forecaster trained on them sees honest
+values.
 
 The latest texts, whose ``ahead`` periods are not all in the history yet, have partial targets over the
 periods that are (``partial_demand_change_targets``). They correct the head's predictions for the texts
@@ -23,8 +26,8 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-DEFAULT_AHEAD = 7
-DEFAULT_PAST = 28
+AHEAD_DAYS = 7
+PAST_DAYS = 28
 MIN_TRAINING_TEXTS = 30
 MIN_AHEAD = 1
 NEIGHBOURS = 8
@@ -44,14 +47,49 @@ class HeadFit:
     pipeline: Pipeline | None
 
 
-def demand_panel(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
-    """Demand as items x periods (missing periods are zero) on the history's own sorted date grid."""
-    data = history.assign(item_id=history["item_id"].astype(str), date=pd.to_datetime(history["date"]))
-    dates = pd.DatetimeIndex(sorted(data["date"].unique()))
-    panel = data.pivot_table(index="item_id", columns="date", values="quantity", aggfunc="sum").reindex(
-        columns=dates, fill_value=0.0
+def infer_freq(dates: pd.Series | pd.DatetimeIndex) -> str:
+    """The pandas offset alias the (normalised, distinct) ``dates`` follow, allowing for missing periods: ``MS``
+    or ``ME`` when every date starts or ends its own month, ``W-<day>`` when every gap is whole weeks, else ``D``
+    (a day with no row is then a day without demand)."""
+    unique = pd.DatetimeIndex(pd.to_datetime(pd.Series(dates)).dt.normalize().unique()).sort_values()
+    if len(unique) < 2:
+        return "D"
+    if unique.to_period("M").is_unique and (unique.day == 1).all():
+        return "MS"
+    if unique.to_period("M").is_unique and unique.is_month_end.all():
+        return "ME"
+    if (np.diff(unique.asi8) % pd.Timedelta(weeks=1).value == 0).all():
+        return f"W-{unique[0].day_name()[:3].upper()}"
+    return "D"
+
+
+def history_grid(dates: pd.Series | pd.DatetimeIndex, freq: str | None = None) -> pd.DatetimeIndex:
+    """Every period from the first to the last of ``dates`` at ``freq`` (default: ``infer_freq``), as the
+    forecasting engine lays out its panel."""
+    normalised = pd.to_datetime(pd.Series(dates)).dt.normalize()
+    if normalised.empty:
+        return pd.DatetimeIndex([])
+    return pd.date_range(normalised.min(), normalised.max(), freq=freq or infer_freq(normalised))
+
+
+def periods_in(days: int, grid: pd.DatetimeIndex) -> int:
+    """``days`` as a whole number of ``grid`` periods (their median length), at least one."""
+    if len(grid) < 2:
+        return max(1, days)
+    period = float(np.median(np.diff(grid.asi8))) / pd.Timedelta(days=1).value
+    return max(1, round(days / period))
+
+
+def demand_panel(history: pd.DataFrame, freq: str | None = None) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """Demand as items x periods on ``history_grid`` (a period with no row is zero demand; rows falling inside a
+    period, say daily rows on a weekly grid, are summed into it)."""
+    data = history.assign(item_id=history["item_id"].astype(str), date=pd.to_datetime(history["date"]).dt.normalize())
+    grid = history_grid(data["date"], freq)
+    data["period"] = grid[np.maximum(grid_positions(data["date"], grid), 0)] if len(grid) else data["date"]
+    panel = data.pivot_table(index="item_id", columns="period", values="quantity", aggfunc="sum").reindex(
+        columns=grid, fill_value=0.0
     )
-    return panel.fillna(0.0).astype(float), dates
+    return panel.fillna(0.0).astype(float), grid
 
 
 def grid_positions(dates: pd.Series, grid: pd.DatetimeIndex) -> np.ndarray:
@@ -64,12 +102,17 @@ def demand_change_targets(
     item_ids: pd.Series,
     dates: pd.Series,
     *,
-    ahead: int = DEFAULT_AHEAD,
-    past: int = DEFAULT_PAST,
+    ahead: int | None = None,
+    past: int | None = None,
+    freq: str | None = None,
 ) -> np.ndarray:
     """Per text, the log demand change of its item after its date; NaN where the future is not in the
     history yet, the item has no history, or the date falls before it."""
-    targets, _ = partial_demand_change_targets(history, item_ids, dates, ahead=ahead, past=past, min_ahead=ahead)
+    if ahead is None:
+        ahead = periods_in(AHEAD_DAYS, history_grid(history["date"], freq))
+    targets, _ = partial_demand_change_targets(
+        history, item_ids, dates, ahead=ahead, past=past, min_ahead=ahead, freq=freq
+    )
     return targets
 
 
@@ -78,14 +121,17 @@ def partial_demand_change_targets(
     item_ids: pd.Series,
     dates: pd.Series,
     *,
-    ahead: int = DEFAULT_AHEAD,
-    past: int = DEFAULT_PAST,
+    ahead: int | None = None,
+    past: int | None = None,
     min_ahead: int = MIN_AHEAD,
+    freq: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(targets, observed)``: the demand change as in ``demand_change_targets``, but for the texts of the
     last ``ahead`` periods taken over the periods after them that the history already holds (at least
     ``min_ahead``); ``observed`` is how many periods each target covers (0 where it is NaN)."""
-    panel, grid = demand_panel(history)
+    panel, grid = demand_panel(history, freq)
+    ahead = periods_in(AHEAD_DAYS, grid) if ahead is None else ahead
+    past = periods_in(PAST_DAYS, grid) if past is None else past
     values = panel.to_numpy()
     cumulative = np.concatenate([np.zeros((len(values), 1)), values.cumsum(axis=1)], axis=1)
     rows = panel.index.get_indexer(item_ids.astype(str))
@@ -119,7 +165,7 @@ def fit_demand_head(
     *,
     observed: np.ndarray | None = None,
     groups: np.ndarray | None = None,
-    ahead: int = DEFAULT_AHEAD,
+    ahead: int = AHEAD_DAYS,
 ) -> HeadFit:
     """Fit the head on the texts with a target; predict every text (out of fold for the trained ones).
 
@@ -173,14 +219,18 @@ def fit_head_on_history(
     dates: pd.Series,
     *,
     usable: np.ndarray | None = None,
-    ahead: int = DEFAULT_AHEAD,
-    past: int = DEFAULT_PAST,
+    ahead: int | None = None,
+    past: int | None = None,
+    freq: str | None = None,
 ) -> HeadFit:
     """The head for texts about ``item_ids`` written on ``dates``, trained on the demand that followed them in
     ``history``: targets from ``partial_demand_change_targets`` (partial for the latest texts), folds in date
     order, and the texts' products as the groups whose own partial outcomes never enter their predictions.
-    Texts where ``usable`` is False are left out of training."""
-    targets, observed = partial_demand_change_targets(history, item_ids, dates, ahead=ahead, past=past)
+    Texts where ``usable`` is False are left out of training. ``freq``: the history's periods (default: read
+    from its dates); ``ahead`` and ``past`` are in those periods (default: a week and four weeks)."""
+    if ahead is None:
+        ahead = periods_in(AHEAD_DAYS, history_grid(history["date"], freq))
+    targets, observed = partial_demand_change_targets(history, item_ids, dates, ahead=ahead, past=past, freq=freq)
     if usable is not None:
         targets[~usable] = np.nan
     return fit_demand_head(

@@ -39,3 +39,33 @@ def test_bad_texts_file_is_one_clear_error_and_writes_nothing(tmp_path, scenario
             "--output", str(output),
         )  # fmt: skip
     assert not output.exists()
+
+
+def test_weekly_history_gets_text_features_per_week(tmp_path, scenario, nlp_settings, tiny_model_dir):
+    from nlp.signals.features import text_features_for_forecast
+
+    weekly = (
+        scenario.history.set_index("date")
+        .groupby("item_id")["quantity"]
+        .resample("W-MON", label="left", closed="left")
+        .sum()
+        .reset_index()
+    )
+    frame = text_features_for_forecast(scenario.texts, weekly, model=str(tiny_model_dir), freq="W-MON").frame
+    weeks = pd.date_range(weekly["date"].min(), weekly["date"].max(), freq="W-MON")
+    assert len(frame) == 12 * len(weeks) == 12 * 22
+    # a text counts in the week it was written in, and only there (a week ahead is one period)
+    written = scenario.texts.assign(week=scenario.texts["date"].dt.to_period("W-SUN").dt.start_time)
+    expected = written[written["week"] >= weeks[0]].groupby(["item_id", "week"]).size()
+    counted = frame[frame["text_count"] > 0].set_index(["item_id", "date"])["text_count"]
+    assert counted.astype(int).to_dict() == {key: int(value) for key, value in expected.items()}
+    weekly.assign(date=weekly["date"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "weekly.csv", index=False)
+    _, texts = _write_inputs(tmp_path, scenario)
+    output = tmp_path / "forecast.csv"
+    call_command(
+        "forecast_csv",
+        "--history", str(tmp_path / "weekly.csv"), "--texts", str(texts), "--horizon", "4", "--freq", "W-MON",
+        "--output", str(output),
+    )  # fmt: skip
+    dates = pd.read_csv(output)["date"].drop_duplicates().tolist()
+    assert dates == [day.strftime("%Y-%m-%d") for day in pd.date_range(weeks[-1], periods=5, freq="W-MON")[1:]]

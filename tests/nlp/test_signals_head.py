@@ -2,12 +2,14 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from nlp.signals.features import text_features
 from nlp.signals.head import (
     MIN_TRAINING_TEXTS,
     demand_change_targets,
     fit_demand_head,
+    infer_freq,
     partial_demand_change_targets,
 )
 from nlp.signals.matching import match_products
@@ -111,6 +113,44 @@ def test_text_features_sum_and_average_recent_texts_per_item_and_keep_their_ids(
     assert a["text_count"].tolist() == [0.0, 1.0, 2.0, 1.0, 0.0]
     assert features.frame[features.frame["item_id"] == "B"]["text_count"].sum() == 0
     assert features.evidence["text_ids"].tolist() == ["t1", "t1;t2", "t2"]
+
+
+def test_a_day_without_any_sale_is_a_day_of_zero_demand_not_a_missing_day():
+    # no row at all on 2026-01-05: the head's "2 days after the 4th" are the 5th (0 sold) and the 6th (3 sold)
+    history = daily("A", [1, 1, 1, 1, 0, 3, 3, 3]).drop(index=4)
+    when = pd.Series(pd.to_datetime(["2026-01-04"]))
+    targets = demand_change_targets(history, pd.Series(["A"]), when, ahead=2, past=2)
+    assert targets.tolist() == [np.log1p(1.5) - np.log1p(1.0)]
+    signals = pd.DataFrame({"text_id": ["t1"], "item_id": ["A"], "date": when, "demand_change": [0.5]})
+    frame = text_features(signals, history, recent=2).frame
+    assert frame["date"].dt.day.tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert frame["text_count"].tolist() == [0, 0, 0, 1, 1, 0, 0, 0]
+
+
+def test_weekly_history_reads_a_week_ahead_and_four_before_and_texts_count_in_their_week():
+    weeks = pd.date_range("2026-01-05", periods=8, freq="W-MON")
+    history = pd.DataFrame({"item_id": "A", "date": weeks, "quantity": [2, 2, 4, 6, 8, 20, 8, 8]})
+    written = pd.Series(pd.to_datetime(["2026-02-04", "2026-02-09"]))  # a Wednesday in week 5, week 6's Monday
+    targets = demand_change_targets(history, pd.Series(["A", "A"]), written)
+    assert targets.tolist() == [np.log1p(20.0) - np.log1p(5.0), np.log1p(8.0) - np.log1p(9.5)]
+    signals = pd.DataFrame({"text_id": ["t1", "t2"], "item_id": "A", "date": written, "demand_change": [1.0, 0.5]})
+    frame = text_features(signals, history).frame
+    assert frame["text_demand_change"].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0, 0.5, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["2026-01-01", "2026-01-02", "2026-01-05"], "D"),
+        (["2026-01-05", "2026-01-19", "2026-03-02"], "W-MON"),
+        (["2026-01-01", "2026-03-01", "2026-04-01"], "MS"),
+        (["2026-01-31", "2026-02-28", "2026-05-31"], "ME"),
+        (["2026-01-01", "2026-01-08", "2026-01-10"], "D"),
+        (["2026-01-01"], "D"),
+    ],
+)
+def test_the_history_frequency_is_read_from_dates_with_gaps(dates, expected):
+    assert infer_freq(pd.Series(pd.to_datetime(dates))) == expected
 
 
 def test_texts_match_products_by_name_and_description_or_not_at_all():

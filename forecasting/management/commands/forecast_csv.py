@@ -59,14 +59,14 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def _text_features(texts_path: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def _text_features(texts_path: str, freq: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
         def extract(history: pd.DataFrame) -> pd.DataFrame:
             from nlp.signals.features import text_features_for_forecast
             from nlp.signals.loading import set_torch_threads
 
             set_torch_threads(settings.NLP_TORCH_THREADS)
             return text_features_for_forecast(
-                texts_path, history, model=settings.NLP_MODEL, precision=settings.NLP_PRECISION
+                texts_path, history, model=settings.NLP_MODEL, precision=settings.NLP_PRECISION, freq=freq
             ).frame
 
         return extract
@@ -87,7 +87,7 @@ class Command(BaseCommand):
                 output_path=options["output"],
                 features_path=options["features"],
                 quantiles=options["quantiles"],
-                text_features=self._text_features(options["texts"]) if options["texts"] else None,
+                text_features=self._text_features(options["texts"], options["freq"]) if options["texts"] else None,
             )
         except expected as error:
             raise CommandError(str(error)) from None
