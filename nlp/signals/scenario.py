@@ -9,7 +9,7 @@ With ``informative=False`` the same kinds of texts are written at random times, 
 
 ``rules_forecast`` is the forecast of someone who knows the generator's rules, every product's true level
 and weekly pattern, the events under way at the origin and, with texts, which events the last texts announce:
-the ratio of its WRMSSE with texts to without is as much as reading the texts could be worth on a scenario.
+the ratio of its WRMSSE with texts to without is what the texts add for a forecaster that knows all else.
 """
 
 from __future__ import annotations
@@ -309,9 +309,9 @@ def rules_forecast(scenario: Scenario, *, with_texts: bool) -> pd.DataFrame:
     """item_id,date,mean over the horizon: the expected demand for someone who knows the generator's rules and every
     product's true level and weekly pattern, sees the events under way at the origin (their factor, not yet their
     end) and, ``with_texts``, the events the texts announce (their kind, not yet their start, length or size). Events
-    neither under way nor announced are not foreseen. Its WRMSSE with texts over without is as low as a forecaster
-    reading every text perfectly could go, up to what the rules leave out (a text that leads to nothing is known
-    as such here)."""
+    neither under way nor announced are not foreseen, and a text that leads to nothing is known as such. Its WRMSSE
+    with texts over without is what reading every text perfectly adds for a forecaster that knows all else; one that
+    knows less (the level, the events under way) can gain more, as the texts also tell it about those."""
     origin = scenario.history["date"].nunique() - 1
     dates = pd.DatetimeIndex(sorted(scenario.future["date"].unique()))
     days = np.arange(origin + 1, origin + 1 + len(dates))

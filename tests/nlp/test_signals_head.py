@@ -248,7 +248,7 @@ def test_an_announced_event_is_expected_as_the_generator_draws_its_start_length_
     ]
 
 
-def test_rules_forecast_bounds_what_reading_the_texts_can_be_worth(scenario):
+def test_rules_forecast_foresees_announced_events_only_with_texts(scenario):
     from forecasting.engine import metrics
     from nlp.signals.scenario import generate_scenario, rules_forecast
 
