@@ -184,11 +184,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A task taken by a worker that dies is handed to another worker after this many seconds; it must be longer
 # than the longest task (CELERY_TASK_TIME_LIMIT). Workers look for such tasks every CELERY_UNACKED_RESTORE_SECONDS:
 # kombu's own default sweeps every 10 s but scans Redis on one sweep in ten, so a dead worker's task waited up to
-# 100 s more; a scan is one ZRANGE on the unacked index.
+# 100 s more; a scan is one ZRANGE on the unacked index. A scan holds a lock in Redis that expires after
+# CELERY_UNACKED_SCAN_LOCK_SECONDS: a worker killed mid-scan (say by the OOM killer, or just after a task, when a
+# solo worker runs its overdue sweep) stops every other worker's scans until then, and kombu's default is 300 s.
+# Each task is handed back in its own Redis transaction, so two scans at once cannot hand one back twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2400, minimum=1),
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 30, minimum=1),
     "unacked_restore_throttle": 1,
+    "unacked_mutex_expire": env_int("CELERY_UNACKED_SCAN_LOCK_SECONDS", 10, minimum=1),
 }
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE

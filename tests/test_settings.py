@@ -76,13 +76,20 @@ def test_openmp_threads_wait_passively_unless_told_otherwise(given, expected):
     assert result.stdout.strip() == expected
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, "2400 30 1"), ("7", "2400 7 1")])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, "2400 30 1 10"),
+        ({"CELERY_UNACKED_RESTORE_SECONDS": "7"}, "2400 7 1 10"),
+        ({"CELERY_UNACKED_SCAN_LOCK_SECONDS": "3"}, "2400 30 1 3"),
+    ],
+)
 def test_a_dead_workers_tasks_are_looked_for_on_every_sweep(given, expected):
     result = _python_with_settings(
-        "import backoffice.settings as s; o = s.CELERY_BROKER_TRANSPORT_OPTIONS; "
-        "print(o['visibility_timeout'], o['unacked_restore_interval'], o['unacked_restore_throttle'])",
-        unset={"CELERY_VISIBILITY_TIMEOUT", "CELERY_UNACKED_RESTORE_SECONDS"},
-        **({} if given is None else {"CELERY_UNACKED_RESTORE_SECONDS": given}),
+        "import backoffice.settings as s; o = s.CELERY_BROKER_TRANSPORT_OPTIONS; print(o['visibility_timeout'], "
+        "o['unacked_restore_interval'], o['unacked_restore_throttle'], o['unacked_mutex_expire'])",
+        unset={"CELERY_VISIBILITY_TIMEOUT", "CELERY_UNACKED_RESTORE_SECONDS", "CELERY_UNACKED_SCAN_LOCK_SECONDS"},
+        **given,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
