@@ -23,5 +23,10 @@ app.conf.task_routes = {
 app.conf.beat_schedule = {
     # Each merchant's nightly run starts at its own hour; this only checks, every hour, whose hour has come.
     "pipeline-nightly": {"task": "forecasting.tasks.pipeline_nightly_task", "schedule": crontab(minute=5)},
+    # A run whose task message was lost (services.pipeline_resume_stalled) gets it queued again.
+    "pipeline-resume-stalled": {
+        "task": "forecasting.tasks.pipeline_resume_stalled_task",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 app.autodiscover_tasks()

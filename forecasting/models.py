@@ -107,6 +107,9 @@ class ForecastRun(models.Model):
         default=dict, blank=True, help_text="Per scored text: text_id, item_id, date and learned demand signal."
     )
     products = models.PositiveIntegerField(default=0, help_text="Products the run forecasts, over all its chunks.")
+    chunks = models.JSONField(
+        default=list, blank=True, help_text="The product ids of each chunk, so that a lost chunk can be queued again."
+    )
     coldstart = models.JSONField(
         default=dict, blank=True, help_text="Per new product id: weekly units and the similar products behind it."
     )

@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from forecasting.coldstart import ColdStartConfig, coldstart_forecast_frame
@@ -200,6 +202,64 @@ def _require_running(job_id: int) -> JobRun:
     return job
 
 
+def pipeline_stall_limit() -> datetime.timedelta:
+    """How long a run may show no progress before ``pipeline_resume_stalled`` queues again what it waits for: the
+    longest a task may run, then the broker's visibility timeout and two of its sweeps, by when a task taken by a
+    worker that died has been handed to another."""
+    options = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    seconds = django_settings.CELERY_TASK_TIME_LIMIT + options["visibility_timeout"]
+    return datetime.timedelta(seconds=seconds + 2 * options["unacked_restore_interval"])
+
+
+def pipeline_resume_stalled(
+    *, stalled_after: datetime.timedelta | None = None, now: datetime.datetime | None = None
+) -> list[JobRun]:
+    """Queue again, after commit, what each active run has waited for without progress for ``stalled_after``
+    (default ``pipeline_stall_limit``): its first task while it is still queued or not yet split into chunks, the
+    chunks not done yet, or its publication once every chunk is done. Returns the runs resumed.
+
+    A task's message can be lost where no retry sees it: Redis restarted without its data, or a worker killed between
+    taking a message and recording it as taken. Without this, such a run would stay active and every later run of the
+    merchant would be refused. Every task is safe to run twice, so a task that was only slow is repeated, never counted
+    twice."""
+    from forecasting.tasks import pipeline_chunk_task, pipeline_publish_task, pipeline_run_task
+
+    cutoff = (now or timezone.now()) - (stalled_after if stalled_after is not None else pipeline_stall_limit())
+    resumed = []
+    active = JobRun.objects.filter(parent__isnull=True, kind="pipeline", status__in=ACTIVE_JOB_STATUSES)
+    for job in active.order_by("pk"):
+        with transaction.atomic():
+            job = JobRun.objects.select_for_update().get(pk=job.pk)
+            if job.status not in ACTIVE_JOB_STATUSES or _last_progress(job) > cutoff:
+                continue
+            run = ForecastRun.objects.filter(job=job).first()
+            forecast_step = _step(job, "forecast")
+            split = forecast_step.status == JobStatus.RUNNING and run is not None
+            if job.status == JobStatus.QUEUED or run is None or not split or len(run.chunks) != forecast_step.total:
+                # not yet split into chunks (or split before runs kept their chunks): prepare again, same chunks
+                transaction.on_commit(partial(pipeline_run_task.delay, job.pk))
+            else:
+                done = set(forecast_step.chunks.values_list("index", flat=True))
+                missing = [index for index in range(len(run.chunks)) if index not in done]
+                for index in missing:
+                    transaction.on_commit(partial(pipeline_chunk_task.delay, job.pk, index, run.chunks[index]))
+                if not missing:
+                    transaction.on_commit(partial(pipeline_publish_task.delay, job.pk))
+            resumed.append(job)
+    if resumed:
+        logger.warning("Resumed stalled pipeline runs %s", [job.pk for job in resumed])
+    return resumed
+
+
+def _last_progress(job: JobRun) -> datetime.datetime:
+    """When the run or one of its steps or chunks last started or finished."""
+    moments = [job.created_at, job.started_at]
+    for step in job.steps.all():
+        moments += [step.started_at, step.finished_at]
+    moments.append(ChunkResult.objects.filter(job__parent=job).aggregate(last=Max("finished_at"))["last"])
+    return max(moment for moment in moments if moment is not None)
+
+
 # Preparing and chunks
 
 
@@ -255,6 +315,7 @@ def pipeline_prepare(*, job_id: int, chunk_size: int | None = None) -> PipelineP
                 "text_signals": text_signals,
                 "coldstart": coldstart,
                 "products": len(product_ids),
+                "chunks": chunks,
             },
         )
         step = _step(job, "forecast")

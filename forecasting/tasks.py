@@ -86,3 +86,9 @@ def pipeline_publish_task(job_id: int) -> None:
 def pipeline_nightly_task() -> list[int]:
     """Run by beat every hour: start today's run for each active merchant whose pipeline hour has come."""
     return [job.pk for job in services.pipeline_start_due()]
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def pipeline_resume_stalled_task() -> list[int]:
+    """Run by beat every ten minutes: queue again what runs without progress for too long are waiting for."""
+    return [job.pk for job in services.pipeline_resume_stalled()]

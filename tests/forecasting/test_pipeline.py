@@ -1,3 +1,4 @@
+import datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -131,6 +132,38 @@ def test_a_failing_chunk_fails_the_run_and_keeps_the_previous_results(monkeypatc
     assert failed.steps.get(kind="forecast").status == "failed"
     assert ForecastRun.objects.get(merchant=merchant, is_published=True).job == good
     assert list(ReplenishmentSuggestion.objects.filter(status="open").values_list("pk", flat=True)) == open_before
+
+
+def test_a_run_whose_chunk_message_was_lost_is_resumed_once_it_has_stalled(django_capture_on_commit_callbacks):
+    merchant = small_merchant()
+    job = services.pipeline_start(merchant=merchant, queue=False, run_date=TODAY)
+    plan = services.pipeline_prepare(job_id=job.pk)
+    assert ForecastRun.objects.get(job=job).chunks == plan.chunks and len(plan.chunks) == 2
+    services.pipeline_chunk_execute(job_id=job.pk, index=0, product_ids=plan.chunks[0])
+    # chunk 1's message is lost: the run waits for it, and within the stall limit nothing is queued again
+    assert services.pipeline_stall_limit() == datetime.timedelta(seconds=2100 + 2400 + 2 * 30)
+    assert services.pipeline_resume_stalled() == []
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        resumed = services.pipeline_resume_stalled(stalled_after=datetime.timedelta(0))
+    assert [run.pk for run in resumed] == [job.pk] and len(queued) == 1
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("succeeded", "")
+    steps = {step.kind: (step.status, step.done, step.total) for step in job.steps.all()}
+    assert steps == {"signals": ("succeeded", 0, 0), "forecast": ("succeeded", 2, 2), "publish": ("succeeded", 1, 1)}
+    assert ProductForecast.objects.filter(run__job=job).count() == 6
+    assert services.pipeline_resume_stalled(stalled_after=datetime.timedelta(0)) == []
+
+
+def test_a_queued_run_whose_first_task_was_lost_is_started_again(django_capture_on_commit_callbacks):
+    merchant = small_merchant(products=2)
+    job = services.pipeline_start(merchant=merchant, queue=False, run_date=TODAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = services.pipeline_resume_stalled(stalled_after=datetime.timedelta(0))
+    assert [run.pk for run in resumed] == [job.pk]
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("succeeded", "")
+    # the merchant's next run is no longer refused
+    services.pipeline_start(merchant=merchant, queue=False, run_date=TODAY)
 
 
 def test_cancelled_run_publishes_nothing():
