@@ -234,8 +234,7 @@ def pipeline_resume_stalled(
                 continue
             run = ForecastRun.objects.filter(job=job).first()
             forecast_step = _step(job, "forecast")
-            split = forecast_step.status == JobStatus.RUNNING and run is not None
-            if job.status == JobStatus.QUEUED or run is None or not split or len(run.chunks) != forecast_step.total:
+            if run is None or forecast_step.status != JobStatus.RUNNING or len(run.chunks) != forecast_step.total:
                 # not yet split into chunks (or split before runs kept their chunks): prepare again, same chunks
                 transaction.on_commit(partial(pipeline_run_task.delay, job.pk))
             else:

@@ -108,11 +108,9 @@ def demand_change_targets(
 ) -> np.ndarray:
     """Per text, the log demand change of its item after its date; NaN where the future is not in the
     history yet, the item has no history, or the date falls before it."""
-    if ahead is None:
-        ahead = periods_in(AHEAD_DAYS, history_grid(history["date"], freq))
-    targets, _ = partial_demand_change_targets(
-        history, item_ids, dates, ahead=ahead, past=past, min_ahead=ahead, freq=freq
-    )
+    panel, grid = demand_panel(history, freq)
+    ahead, past = _windows(grid, ahead, past)
+    targets, _ = _change_targets(panel, grid, item_ids, dates, ahead=ahead, past=past, min_ahead=ahead)
     return targets
 
 
@@ -130,8 +128,29 @@ def partial_demand_change_targets(
     last ``ahead`` periods taken over the periods after them that the history already holds (at least
     ``min_ahead``); ``observed`` is how many periods each target covers (0 where it is NaN)."""
     panel, grid = demand_panel(history, freq)
-    ahead = periods_in(AHEAD_DAYS, grid) if ahead is None else ahead
-    past = periods_in(PAST_DAYS, grid) if past is None else past
+    ahead, past = _windows(grid, ahead, past)
+    return _change_targets(panel, grid, item_ids, dates, ahead=ahead, past=past, min_ahead=min_ahead)
+
+
+def _windows(grid: pd.DatetimeIndex, ahead: int | None, past: int | None) -> tuple[int, int]:
+    """``ahead`` and ``past`` in periods, a week and four weeks of ``grid`` where not given."""
+    return (
+        periods_in(AHEAD_DAYS, grid) if ahead is None else ahead,
+        periods_in(PAST_DAYS, grid) if past is None else past,
+    )
+
+
+def _change_targets(
+    panel: pd.DataFrame,
+    grid: pd.DatetimeIndex,
+    item_ids: pd.Series,
+    dates: pd.Series,
+    *,
+    ahead: int,
+    past: int,
+    min_ahead: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``partial_demand_change_targets`` on a ``demand_panel`` already built."""
     values = panel.to_numpy()
     cumulative = np.concatenate([np.zeros((len(values), 1)), values.cumsum(axis=1)], axis=1)
     rows = panel.index.get_indexer(item_ids.astype(str))
@@ -228,9 +247,9 @@ def fit_head_on_history(
     order, and the texts' products as the groups whose own partial outcomes never enter their predictions.
     Texts where ``usable`` is False are left out of training. ``freq``: the history's periods (default: read
     from its dates); ``ahead`` and ``past`` are in those periods (default: a week and four weeks)."""
-    if ahead is None:
-        ahead = periods_in(AHEAD_DAYS, history_grid(history["date"], freq))
-    targets, observed = partial_demand_change_targets(history, item_ids, dates, ahead=ahead, past=past, freq=freq)
+    panel, grid = demand_panel(history, freq)
+    ahead, past = _windows(grid, ahead, past)
+    targets, observed = _change_targets(panel, grid, item_ids, dates, ahead=ahead, past=past, min_ahead=MIN_AHEAD)
     if usable is not None:
         targets[~usable] = np.nan
     return fit_demand_head(
