@@ -221,10 +221,11 @@ def pipeline_resume_stalled(
     A task's message can be lost where no retry sees it: Redis restarted without its data, or a worker killed between
     taking a message and recording it as taken. Without this, such a run would stay active and every later run of the
     merchant would be refused. Every task is safe to run twice, so a task that was only slow is repeated, never counted
-    twice."""
+    twice. Each resume is recorded in the run's ``facts["resumed"]`` (ISO times), which the jobs page shows."""
     from forecasting.tasks import pipeline_chunk_task, pipeline_publish_task, pipeline_run_task
 
-    cutoff = (now or timezone.now()) - (stalled_after if stalled_after is not None else pipeline_stall_limit())
+    moment = now or timezone.now()
+    cutoff = moment - (stalled_after if stalled_after is not None else pipeline_stall_limit())
     resumed = []
     active = JobRun.objects.filter(parent__isnull=True, kind="pipeline", status__in=ACTIVE_JOB_STATUSES)
     for job in active.order_by("pk"):
@@ -244,6 +245,10 @@ def pipeline_resume_stalled(
                     transaction.on_commit(partial(pipeline_chunk_task.delay, job.pk, index, run.chunks[index]))
                 if not missing:
                     transaction.on_commit(partial(pipeline_publish_task.delay, job.pk))
+            # Shown on the jobs page, and counted as progress: the run is given the stall limit again before the next
+            # resume, instead of having its tasks queued again on every sweep while they wait behind other work.
+            job.facts = {**job.facts, "resumed": [*job.facts.get("resumed", []), moment.isoformat()]}
+            job.save(update_fields=["facts"])
             resumed.append(job)
     if resumed:
         logger.warning("Resumed stalled pipeline runs %s", [job.pk for job in resumed])
@@ -251,8 +256,8 @@ def pipeline_resume_stalled(
 
 
 def _last_progress(job: JobRun) -> datetime.datetime:
-    """When the run or one of its steps or chunks last started or finished."""
-    moments = [job.created_at, job.started_at]
+    """When the run or one of its steps or chunks last started or finished, or the run was last resumed."""
+    moments = [job.created_at, job.started_at, *map(datetime.datetime.fromisoformat, job.facts.get("resumed", []))]
     for step in job.steps.all():
         moments += [step.started_at, step.finished_at]
     moments.append(ChunkResult.objects.filter(job__parent=job).aggregate(last=Max("finished_at"))["last"])

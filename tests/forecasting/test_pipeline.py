@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from django.urls import reverse
 
 from forecasting import services
 from forecasting.models import (
@@ -19,6 +20,7 @@ from forecasting.models import (
 from forecasting.selectors import below_reorder_point_count
 from inventory.models import PurchaseOrder
 from inventory.services import purchase_order_send
+from tests.factories import MembershipFactory
 from tests.forecasting.pipeline_data import QUICK_METHODS, TODAY, small_merchant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -152,6 +154,27 @@ def test_a_run_whose_chunk_message_was_lost_is_resumed_once_it_has_stalled(djang
     assert steps == {"signals": ("succeeded", 0, 0), "forecast": ("succeeded", 2, 2), "publish": ("succeeded", 1, 1)}
     assert ProductForecast.objects.filter(run__job=job).count() == 6
     assert services.pipeline_resume_stalled(stalled_after=datetime.timedelta(0)) == []
+
+
+def test_a_resume_is_shown_on_the_jobs_page_and_counts_as_progress(client, django_capture_on_commit_callbacks):
+    merchant = small_merchant(products=2)
+    job = services.pipeline_start(merchant=merchant, queue=False, run_date=TODAY)
+    moment = job.created_at + datetime.timedelta(hours=2)
+    limit = datetime.timedelta(hours=1)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert [run.pk for run in services.pipeline_resume_stalled(stalled_after=limit, now=moment)] == [job.pk]
+        # its first task is queued again; ten minutes later the run has not started yet, and is not resumed again
+        later = moment + datetime.timedelta(minutes=10)
+        assert services.pipeline_resume_stalled(stalled_after=limit, now=later) == []
+        again = moment + limit + datetime.timedelta(seconds=1)
+        assert [run.pk for run in services.pipeline_resume_stalled(stalled_after=limit, now=again)] == [job.pk]
+    assert len(queued) == 2
+    job.refresh_from_db()
+    assert job.facts == {"resumed": [moment.isoformat(), again.isoformat()]}
+
+    client.force_login(MembershipFactory(merchant=merchant).user)
+    page = client.get(reverse("job-detail", kwargs={"merchant_slug": merchant.slug, "job_id": job.pk})).content.decode()
+    assert "Resumed 2 times after tasks' messages were lost." in page
 
 
 def test_a_queued_run_whose_first_task_was_lost_is_started_again(django_capture_on_commit_callbacks):
