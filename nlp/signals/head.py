@@ -92,9 +92,34 @@ def demand_panel(history: pd.DataFrame, freq: str | None = None) -> tuple[pd.Dat
     return panel.fillna(0.0).astype(float), grid
 
 
+# Offsets whose dates are the last day of their period (ME, QE, YE and their business-day forms): a date belongs
+# to the first period ending on or after it. Every other grid (days, weeks, MS, QS, YS) dates a period by its first
+# day: a weekly date is the first day of its week, as the engine reads it.
+END_LABELLED = (
+    pd.offsets.MonthEnd,
+    pd.offsets.QuarterEnd,
+    pd.offsets.YearEnd,
+    pd.offsets.BusinessMonthEnd,
+    pd.offsets.BQuarterEnd,
+    pd.offsets.BYearEnd,
+    pd.offsets.SemiMonthEnd,
+)
+
+
 def grid_positions(dates: pd.Series, grid: pd.DatetimeIndex) -> np.ndarray:
-    """The index of the last grid period starting on or before each date (-1 before the grid)."""
-    return np.searchsorted(grid.to_numpy(), pd.to_datetime(dates).to_numpy(), side="right") - 1
+    """The index of the grid period each date falls in; -1 before the grid, the last period after it.
+
+    A grid dated by its periods' first days (``history_grid`` at D, W-*, MS, ...): the last period starting on or
+    before the date. Dated by their last days (ME, QE, YE: ``END_LABELLED``): the first period ending on or after
+    it, so a text of 15 March counts in the period dated 31 March, never in February's (which would show it to
+    the forecaster a period before it was written)."""
+    labels = grid.to_numpy()
+    values = pd.to_datetime(dates).to_numpy()
+    if not isinstance(grid.freq, END_LABELLED) or not len(grid):
+        return np.searchsorted(labels, values, side="right") - 1
+    positions = np.minimum(np.searchsorted(labels, values, side="left"), len(grid) - 1)
+    opens = (grid[0] - grid.freq).to_datetime64()  # the day before the first period's first day
+    return np.where(values > opens, positions, -1)
 
 
 def demand_change_targets(

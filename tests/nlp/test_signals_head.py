@@ -9,6 +9,8 @@ from nlp.signals.head import (
     MIN_TRAINING_TEXTS,
     demand_change_targets,
     fit_demand_head,
+    grid_positions,
+    history_grid,
     infer_freq,
     partial_demand_change_targets,
 )
@@ -136,6 +138,22 @@ def test_weekly_history_reads_a_week_ahead_and_four_before_and_texts_count_in_th
     signals = pd.DataFrame({"text_id": ["t1", "t2"], "item_id": "A", "date": written, "demand_change": [1.0, 0.5]})
     frame = text_features(signals, history).frame
     assert frame["text_demand_change"].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0, 0.5, 0.0, 0.0]
+
+
+def test_month_end_history_counts_a_text_in_the_month_it_was_written_never_the_month_before():
+    months = pd.date_range("2026-01-31", periods=8, freq="ME")
+    history = pd.DataFrame({"item_id": "A", "date": months, "quantity": [2, 2, 4, 6, 8, 20, 8, 8]})
+    # mid-May (dated 31 May), the last day of May, the first of June, and after the history (its last month)
+    written = pd.Series(pd.to_datetime(["2026-05-15", "2026-05-31", "2026-06-01", "2026-09-02", "2025-12-31"]))
+    assert grid_positions(written, history_grid(history["date"])).tolist() == [4, 4, 5, 7, -1]
+    targets = demand_change_targets(history, pd.Series(["A"] * 5), written, ahead=1, past=4)
+    expected = [np.log1p(20.0) - np.log1p(5.0), np.log1p(20.0) - np.log1p(5.0), np.log1p(8.0) - np.log1p(9.5)]
+    assert targets[:3].tolist() == expected
+    assert np.isnan(targets[3:]).all()
+    signals = pd.DataFrame({"text_id": ["t1", "t2", "t3", "t4", "t5"], "item_id": "A", "date": written})
+    signals["demand_change"] = [1.0, 0.5, 2.0, 4.0, 8.0]
+    frame = text_features(signals, history, recent=1).frame
+    assert frame["text_demand_change"].tolist() == [0.0, 0.0, 0.0, 0.0, 1.5, 2.0, 0.0, 4.0]
 
 
 @pytest.mark.parametrize(
