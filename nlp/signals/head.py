@@ -94,7 +94,7 @@ def demand_panel(history: pd.DataFrame, freq: str | None = None) -> tuple[pd.Dat
 
 # Offsets whose dates are the last day of their period (ME, QE, YE and their business-day forms): a date belongs
 # to the first period ending on or after it. Every other grid (days, weeks, MS, QS, YS) dates a period by its first
-# day: a weekly date is the first day of its week, as the engine reads it.
+# day: a weekly date is the first day of its week (a W-MON row is the week from that Monday, as the README says).
 END_LABELLED = (
     pd.offsets.MonthEnd,
     pd.offsets.QuarterEnd,
