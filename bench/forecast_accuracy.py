@@ -1,12 +1,19 @@
 """Accuracy of the forecasting engine against statsforecast baselines on the real data sets.
 
     nice -n 10 .venv/bin/python -m bench.forecast_accuracy [--datasets carparts,breakfast] [--fresh]
+        [--back N] [--seed N] [--methods gbm_tweedie,ets]
 
 Fits on each split's train part, forecasts its horizon and scores the held-out last window. Prints one
 table: dataset x method with WRMSSE, WAPE, bias, scaled quantile loss (GluonTS weighted quantile loss
 over 0.1/0.5/0.9), p10-p90 coverage, and for the engine its ratio to the best baseline on WRMSSE and on
 quantile loss (among baselines with intervals). Baseline forecasts are cached in /tmp between runs;
 ``--fresh`` recomputes them.
+
+The targets are judged on the last window. ``--back N`` holds out the window N periods earlier
+(``bench.datasets.earlier_window``: trained on the dates before it, the later dates dropped), to see whether a
+change holds on windows it was not made on; ``--seed N`` sets the engine's seed (its global model samples rows and
+columns), to tell a change from seed noise; ``--methods`` restricts the engine's candidates (``gbm_tweedie`` alone:
+the global model without selection).
 """
 
 from __future__ import annotations
@@ -24,10 +31,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from bench.datasets import CACHE_DIR, LOADERS, Split
+from bench.datasets import CACHE_DIR, LOADERS, Split, earlier_window
 from forecasting.engine import EngineConfig, forecast
 from forecasting.engine import metrics as engine_metrics
-from forecasting.engine.config import season_length
+from forecasting.engine.config import ALL_METHODS, season_length
 
 QUANTILES = (0.1, 0.5, 0.9)
 BASELINE_CACHE_VERSION = 1
@@ -76,8 +83,9 @@ def _baselines(split: Split) -> dict[str, dict[str, np.ndarray]]:
     return results
 
 
-def _cached_baselines(split: Split, fresh: bool) -> tuple[dict[str, dict[str, np.ndarray]], float]:
-    path = CACHE_DIR / f"baselines-{split.name}-v{BASELINE_CACHE_VERSION}.pkl"
+def _cached_baselines(split: Split, fresh: bool, back: int = 0) -> tuple[dict[str, dict[str, np.ndarray]], float]:
+    window = f"-back{back}" if back else ""
+    path = CACHE_DIR / f"baselines-{split.name}{window}-v{BASELINE_CACHE_VERSION}.pkl"
     if path.exists() and not fresh:
         with path.open("rb") as handle:
             return pickle.load(handle)
@@ -90,11 +98,15 @@ def _cached_baselines(split: Split, fresh: bool) -> tuple[dict[str, dict[str, np
     return value
 
 
-def evaluate(split: Split, *, fresh: bool, config: EngineConfig | None = None) -> list[dict[str, object]]:
+def evaluate(
+    split: Split, *, fresh: bool, config: EngineConfig | None = None, back: int = 0
+) -> list[dict[str, object]]:
+    """Score the engine and the baselines on ``split`` (``back``: how many periods before the last window its
+    held-out window is, for the baseline cache)."""
     items = sorted(split.train["item_id"].unique())
     actual = _matrix(split.test, items)
     insample = _matrix(split.train, items)
-    baselines, _ = _cached_baselines(split, fresh)
+    baselines, _ = _cached_baselines(split, fresh, back)
     started = time.perf_counter()
     result = forecast(
         split.train, horizon=split.horizon, freq=split.freq, quantiles=QUANTILES, features=split.features, config=config
@@ -134,10 +146,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(LOADERS), help="comma-separated subset of " + ",".join(LOADERS))
     parser.add_argument("--fresh", action="store_true", help="recompute cached baseline forecasts")
+    parser.add_argument(
+        "--back",
+        type=int,
+        default=0,
+        help="hold out the window this many periods earlier (training on the dates before it): other windows",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the engine's seed")
+    parser.add_argument(
+        "--methods",
+        default=",".join(ALL_METHODS),
+        help="the engine's candidate methods, some of " + ",".join(ALL_METHODS),
+    )
     arguments = parser.parse_args()
+    config = EngineConfig(methods=tuple(arguments.methods.split(",")), seed=arguments.seed)
     rows = []
     for name in arguments.datasets.split(","):
-        rows += evaluate(LOADERS[name](), fresh=arguments.fresh)
+        split = earlier_window(LOADERS[name](), arguments.back)
+        rows += evaluate(split, fresh=arguments.fresh, config=config, back=arguments.back)
     table = pd.DataFrame(rows)[
         [
             "dataset",

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bench.datasets import LOADERS, Split, earlier_window
-from bench.forecast_accuracy import _baselines, _cached_baselines, _matrix
+from bench.forecast_accuracy import _cached_baselines, _matrix
 from forecasting.engine import EngineConfig, forecast
 from forecasting.engine import metrics as engine_metrics
 from forecasting.engine.config import ALL_METHODS
@@ -63,8 +63,7 @@ def evaluate(split: Split, *, back: int) -> list[dict[str, object]]:
     def score(predicted: np.ndarray) -> float:
         return float(engine_metrics.wrmsse(actual, predicted, insample, split.horizon))
 
-    # the baseline cache is keyed by the data set's name: an earlier window computes its own
-    baselines = _baselines(split) if back else _cached_baselines(split, fresh=False)[0]
+    baselines = _cached_baselines(split, fresh=False, back=back)[0]
     baseline_scores = {name: score(entry["mean"]) for name, entry in baselines.items()}
     best_baseline = min(baseline_scores, key=baseline_scores.__getitem__)
     result = forecast(split.train, horizon=split.horizon, freq=split.freq, features=split.features)
