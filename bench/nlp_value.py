@@ -79,12 +79,20 @@ def forecast_csv_has_texts() -> bool:
     return result.returncode == 0 and "--texts" in result.stdout
 
 
-def wrmsse(history: pd.DataFrame, future: pd.DataFrame, forecasts: pd.DataFrame) -> float:
+def as_matrices(
+    history: pd.DataFrame, future: pd.DataFrame, forecasts: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(actual, predicted mean, insample)`` as items x periods, items in sorted order."""
     insample = history.pivot(index="item_id", columns="date", values="quantity").sort_index()
     actual = future.pivot(index="item_id", columns="date", values="quantity").loc[insample.index]
     predicted = forecasts.assign(date=pd.to_datetime(forecasts["date"]), item_id=forecasts["item_id"].astype(str))
     predicted = predicted.pivot(index="item_id", columns="date", values="mean").loc[insample.index, actual.columns]
-    return float(metrics.wrmsse(actual.to_numpy(), predicted.to_numpy(), insample.to_numpy(), HORIZON))
+    return actual.to_numpy(), predicted.to_numpy(), insample.to_numpy()
+
+
+def wrmsse(history: pd.DataFrame, future: pd.DataFrame, forecasts: pd.DataFrame) -> float:
+    actual, predicted, insample = as_matrices(history, future, forecasts)
+    return float(metrics.wrmsse(actual, predicted, insample, HORIZON))
 
 
 def extracted_signals(history_csv: Path, texts_csv: Path, model_dir: Path) -> pd.DataFrame:
@@ -139,15 +147,19 @@ def perfect_signal_wrmsse(scenario: Scenario, signals: pd.DataFrame, realised: n
     return wrmsse_with_signals(scenario, perfect)
 
 
-def known_kinds_wrmsse(scenario: Scenario) -> float:
-    """The forecast with texts when the head learns from each text's kind (``Scenario.kinds``, one-hot) instead of
-    the language model's representation: what a perfect reading of the words would be worth."""
+def known_kinds_signals(scenario: Scenario) -> pd.DataFrame:
+    """text_id,item_id,date,demand_change when the head learns from each text's kind (``Scenario.kinds``, one-hot)
+    instead of the language model's representation."""
     kinds = np.unique(scenario.kinds)
     onehot = (scenario.kinds[:, None] == kinds[None, :]).astype(float)
     texts = scenario.texts
     fit = fit_head_on_history(onehot, scenario.history, texts["item_id"], texts["date"])
-    signals = texts[["text_id", "item_id", "date"]].assign(**{LEARNED_SIGNAL: fit.predictions})
-    return wrmsse_with_signals(scenario, signals)
+    return texts[["text_id", "item_id", "date"]].assign(**{LEARNED_SIGNAL: fit.predictions})
+
+
+def known_kinds_wrmsse(scenario: Scenario) -> float:
+    """The forecast with texts on ``known_kinds_signals``: what a perfect reading of the words would be worth."""
+    return wrmsse_with_signals(scenario, known_kinds_signals(scenario))
 
 
 def oracle(scenario: Scenario) -> tuple[float, float]:

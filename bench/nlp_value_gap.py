@@ -35,24 +35,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from forecasting.engine import forecast  # noqa: E402
-from nlp.signals.features import LEARNED_SIGNAL, text_features  # noqa: E402
-from nlp.signals.head import fit_head_on_history  # noqa: E402
+from bench.nlp_value import HORIZON, as_matrices, known_kinds_signals  # noqa: E402
+from forecasting.engine import forecast, metrics  # noqa: E402
+from nlp.signals.features import text_features  # noqa: E402
 from nlp.signals.scenario import Scenario, generate_scenario, rules_forecast  # noqa: E402
 
-HORIZON = 14
 FORECASTS = ("engine without", "engine with", "rules without", "rules with")
 RESPONSE_POWERS = (1.0, 1.25, 1.5, 2.0)
-
-
-def known_kinds_features(scenario: Scenario) -> pd.DataFrame:
-    """The engine's text features when the head learns from each text's kind (as ``nlp_value.known_kinds_wrmsse``)."""
-    kinds = np.unique(scenario.kinds)
-    onehot = (scenario.kinds[:, None] == kinds[None, :]).astype(float)
-    texts = scenario.texts
-    fit = fit_head_on_history(onehot, scenario.history, texts["item_id"], texts["date"])
-    signals = texts[["text_id", "item_id", "date"]].assign(**{LEARNED_SIGNAL: fit.predictions})
-    return text_features(signals, scenario.history).frame
+FLOOR = 1e-6  # keeps the response check's ratio finite where a forecast is 0
 
 
 def product_groups(scenario: Scenario) -> list[str]:
@@ -77,19 +67,9 @@ def product_groups(scenario: Scenario) -> list[str]:
     return groups
 
 
-def wrmsse_terms(scenario: Scenario, predicted: np.ndarray) -> np.ndarray:
-    """Per product, its weight x RMSSE (``forecasting.engine.metrics.wrmsse`` summed over these)."""
-    insample = scenario.history.pivot(index="item_id", columns="date", values="quantity").sort_index().to_numpy()
-    actual = scenario.future.pivot(index="item_id", columns="date", values="quantity").sort_index().to_numpy()
-    scale = np.sqrt(np.mean(np.diff(insample, axis=1) ** 2, axis=1))
-    weights = insample[:, -HORIZON:].sum(axis=1)
-    weights = weights / weights.sum()
-    return weights * np.sqrt(np.mean((actual - predicted) ** 2, axis=1)) / scale
-
-
-def mean_matrix(scenario: Scenario, forecasts: pd.DataFrame) -> np.ndarray:
-    frame = forecasts.assign(date=pd.to_datetime(forecasts["date"]), item_id=forecasts["item_id"].astype(str))
-    return frame.pivot(index="item_id", columns="date", values="mean").sort_index().to_numpy()
+def wrmsse_terms(actual: np.ndarray, predicted: np.ndarray, insample: np.ndarray) -> np.ndarray:
+    """Per product, its weight x RMSSE: the terms ``forecasting.engine.metrics.wrmsse`` adds up."""
+    return metrics.wrmsse_weights(insample, HORIZON) * metrics.item_rmsse(actual, predicted, insample)
 
 
 def main() -> None:
@@ -97,28 +77,26 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     arguments = parser.parse_args()
     rows = []
-    response: dict[float, list[tuple[float, float]]] = {power: [] for power in RESPONSE_POWERS}
+    response: dict[float, list[float]] = {power: [] for power in RESPONSE_POWERS}
     for seed in arguments.seeds:
         scenario = generate_scenario(informative=True, seed=seed, horizon=HORIZON)
-        without = mean_matrix(scenario, forecast(scenario.history, horizon=HORIZON, freq="D").forecasts)
-        features = known_kinds_features(scenario)
-        with_texts = mean_matrix(
-            scenario, forecast(scenario.history, horizon=HORIZON, freq="D", text_features=features).forecasts
-        )
+        history, future = scenario.history, scenario.future
+        actual, without, insample = as_matrices(history, future, forecast(history, horizon=HORIZON, freq="D").forecasts)
+        features = text_features(known_kinds_signals(scenario), history).frame
+        with_texts = forecast(history, horizon=HORIZON, freq="D", text_features=features).forecasts
         predictions = {
             "engine without": without,
-            "engine with": with_texts,
-            "rules without": mean_matrix(scenario, rules_forecast(scenario, with_texts=False)),
-            "rules with": mean_matrix(scenario, rules_forecast(scenario, with_texts=True)),
+            "engine with": as_matrices(history, future, with_texts)[1],
+            "rules without": as_matrices(history, future, rules_forecast(scenario, with_texts=False))[1],
+            "rules with": as_matrices(history, future, rules_forecast(scenario, with_texts=True))[1],
         }
-        groups = product_groups(scenario)
-        terms = {name: wrmsse_terms(scenario, predicted) for name, predicted in predictions.items()}
-        for index, group in enumerate(groups):
+        terms = {name: wrmsse_terms(actual, predicted, insample) for name, predicted in predictions.items()}
+        for index, group in enumerate(product_groups(scenario)):
             rows.append({"seed": seed, "group": group, **{name: terms[name][index] for name in FORECASTS}})
-        floor = 1e-6
+        base = np.maximum(without, FLOOR)
+        change = np.maximum(predictions["engine with"], FLOOR) / base
         for power in RESPONSE_POWERS:
-            scaled = np.maximum(without, floor) * (np.maximum(with_texts, floor) / np.maximum(without, floor)) ** power
-            response[power].append((float(wrmsse_terms(scenario, scaled).sum()), float(terms["engine without"].sum())))
+            response[power].append(float(wrmsse_terms(actual, base * change**power, insample).sum()))
         print(f"seed {seed} done", flush=True)
     table = pd.DataFrame(rows)
     seeds = len(arguments.seeds)
@@ -128,8 +106,9 @@ def main() -> None:
     with pd.option_context("display.width", 200):
         print(summary.to_string(float_format=lambda value: f"{value:.4f}"))
     print("response power g: WRMSSE of without x (with / without) ** g, and its ratio to without")
-    for power, pairs in response.items():
-        scaled, plain = np.mean([pair[0] for pair in pairs]), np.mean([pair[1] for pair in pairs])
+    plain = summary.loc["total", "engine without"]
+    for power, totals in response.items():
+        scaled = float(np.mean(totals))
         print(f"  g = {power:<5g} {scaled:.4f}  ratio {scaled / plain:.3f}")
 
 

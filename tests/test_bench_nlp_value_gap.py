@@ -61,7 +61,7 @@ def test_the_terms_add_up_to_the_engines_wrmsse():
     actual = scenario.future.pivot(index="item_id", columns="date", values="quantity").to_numpy()
     predicted = np.full(actual.shape, 5.0)
 
-    terms = wrmsse_terms(scenario, predicted)
+    terms = wrmsse_terms(actual, predicted, insample)
 
     assert terms.shape == (7,)
     assert np.isclose(terms.sum(), metrics.wrmsse(actual, predicted, insample, HORIZON), rtol=1e-12)
